@@ -1,0 +1,33 @@
+"""Test accuracy of a model: batched greedy generation over the gold test set, then grading."""
+from __future__ import annotations
+
+from ilr.params import GenerationParams
+from ilr.tasks import Task
+
+
+def score_predictions(task: Task, records: list[dict], responses: list[dict]) -> tuple[list, dict]:
+    """Per-example predictions and the summary metrics (accuracy, n, mean generated tokens)."""
+    if len(records) != len(responses):
+        raise ValueError(f"{len(records)} records but {len(responses)} responses")
+    predictions = []
+    for record, response in zip(records, responses):
+        predictions.append({"id": record["id"], "prediction": response["text"],
+                            "answer": task.extract_answer(response["text"]),
+                            "gold_answer": task.extract_answer(record["response"]),
+                            "correct": task.grade(response["text"], record["response"]),
+                            "n_tokens": response["n_tokens"]})
+    n = len(predictions)
+    metrics = {"accuracy": sum(p["correct"] for p in predictions) / n if n else 0.0, "n": n,
+               "mean_generated_tokens": sum(p["n_tokens"] for p in predictions) / n if n else 0.0,
+               "parseable": sum(p["answer"] is not None for p in predictions) / n if n else 0.0}
+    return predictions, metrics
+
+
+def evaluate_model(model, tokenizer, task: Task, records: list[dict], *,
+                   params: GenerationParams, seed: int) -> tuple[list, dict]:
+    from ilr.generation import generate_responses
+
+    conversations = [task.render_messages(r["prompt"]) for r in records]
+    responses = generate_responses(model, tokenizer, conversations, params=params, seed=seed,
+                                   desc="evaluate")
+    return score_predictions(task, records, responses)

@@ -1,0 +1,99 @@
+"""File formats: JSONL records and JSON metrics, read with clear errors, written atomically.
+
+Every writer goes through :func:`atomic_path`: the data lands in a temporary sibling and is
+renamed into place, so a killed stage leaves the previous file or none, never half a file.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator
+
+
+class DataFileError(ValueError):
+    """A data file that cannot be used; the message names the file, the line and the fix."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` if the block succeeds.
+
+    Works for files and for folders (a model directory): the old target is replaced whole.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    target = tmp / path.name
+    try:
+        yield target
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        os.replace(target, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_jsonl(path: str | os.PathLike, *, required: Iterable[str] = ()) -> list[dict]:
+    """Read a JSONL file of objects; every record must hold the ``required`` fields."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(f"{path}: file not found")
+    required = tuple(required)
+    records = []
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataFileError(f"{path}:{lineno}: malformed JSON ({e.msg}); "
+                                    "each line must be one JSON object") from None
+            if not isinstance(record, dict):
+                raise DataFileError(f"{path}:{lineno}: expected a JSON object, "
+                                    f"got {type(record).__name__}")
+            missing = [k for k in required if k not in record]
+            if missing:
+                raise DataFileError(f"{path}:{lineno}: missing field(s) {missing}; "
+                                    f"each record needs {list(required)}")
+            records.append(record)
+    if not records:
+        raise DataFileError(f"{path}: empty file; expected one JSON object per line")
+    return records
+
+
+def read_records(path: str | os.PathLike, *, required: Iterable[str] = ("id",)) -> list[dict]:
+    """Read JSONL records keyed by a unique ``id``."""
+    records = read_jsonl(path, required=required)
+    seen: dict = {}
+    for lineno, record in enumerate(records, start=1):
+        if record["id"] in seen:
+            raise DataFileError(f"{path}: duplicate id {record['id']!r} "
+                                f"(records {seen[record['id']]} and {lineno}); ids must be unique")
+        seen[record["id"]] = lineno
+    return records
+
+
+def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> None:
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as f:
+        for record in records:
+            f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def write_json(path: str | os.PathLike, data: dict) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataFileError(f"{path}: file not found") from None
+    except json.JSONDecodeError as e:
+        raise DataFileError(f"{path}:{e.lineno}: malformed JSON ({e.msg})") from None

@@ -1,0 +1,129 @@
+"""One typed loader for ``params.yaml``: a dataclass per section, unknown keys rejected.
+
+Training sections keep the libraries' own field names: ``sft.args`` are ``trl.SFTConfig``
+fields and ``sft.lora`` are ``peft.LoraConfig`` fields (checked where they are built, in
+``ilr.sft``), so a section reads like an alignment-handbook recipe.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ilr.arith import ArithSpec
+
+EMBEDDED_MODEL = "embedded:smollm2-135m-instruct"
+
+
+class ParamsError(ValueError):
+    """A params file that cannot be used; the message names the key and what is allowed."""
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    base: str = EMBEDDED_MODEL  # the embedded default, a hub id or a local folder
+    save_dtype: str = "bfloat16"
+
+
+@dataclass(frozen=True)
+class Gsm8kParams:
+    source: str = "openai/gsm8k"  # a folder of train/test.jsonl, a saved dataset, or a hub id
+    config: str = "main"
+
+
+@dataclass(frozen=True)
+class TaskParams:
+    name: str = "arith"
+    system_prompt: str = "Solve the problem step by step, then give the final answer after ####."
+    n_train: typing.Optional[int] = 400
+    n_test: typing.Optional[int] = 200
+    arith: ArithSpec = field(default_factory=ArithSpec)
+    gsm8k: Gsm8kParams = field(default_factory=Gsm8kParams)
+
+
+@dataclass(frozen=True)
+class SftParams:
+    use_lora: bool = False
+    args: dict = field(default_factory=dict)  # trl.SFTConfig fields
+    lora: dict = field(default_factory=dict)  # peft.LoraConfig fields, used when use_lora
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    batch_size: int = 32
+    max_new_tokens: int = 128
+    do_sample: bool = False
+    temperature: float = 1.0
+    top_p: float = 1.0
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int = 0
+    model: ModelParams = field(default_factory=ModelParams)
+    task: TaskParams = field(default_factory=TaskParams)
+    sft: SftParams = field(default_factory=SftParams)
+    evaluate: GenerationParams = field(default_factory=GenerationParams)
+
+
+_CHOICES = {"model.save_dtype": ("bfloat16", "float16", "float32"),
+            "task.name": ("arith", "gsm8k")}
+_POSITIVE = {"task.n_train", "task.n_test", "evaluate.batch_size", "evaluate.max_new_tokens"}
+
+
+def _check_value(value, hint, key: str):
+    origin = typing.get_origin(hint)
+    if origin is typing.Union:  # Optional[x]
+        if value is None:
+            return None
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if dataclasses.is_dataclass(hint):
+        return build_section(hint, value, key)
+    expected = {int: (int,), float: (int, float), str: (str,), bool: (bool,),
+                list: (list,), dict: (dict,)}[hint]
+    if isinstance(value, bool) and hint is not bool or not isinstance(value, expected):
+        raise ParamsError(f"{key}: expected {hint.__name__}, got {value!r}")
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise ParamsError(f"{key}: {value!r} is not allowed; choose one of {list(_CHOICES[key])}")
+    if key in _POSITIVE and value <= 0:
+        raise ParamsError(f"{key}: must be > 0, got {value!r}")
+    return float(value) if hint is float else value
+
+
+def build_section(cls, data, where: str = ""):
+    """An instance of dataclass ``cls`` from a mapping; unknown keys and bad types raise."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ParamsError(f"{where or 'params'}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        prefix = f"{where}." if where else ""
+        raise ParamsError(f"unknown key(s) {[prefix + k for k in unknown]}; "
+                          f"allowed under {where or 'the top level'}: {names}")
+    values = {k: _check_value(v, hints[k], f"{where}.{k}" if where else k)
+              for k, v in data.items()}
+    try:
+        return cls(**values)
+    except ValueError as e:
+        raise ParamsError(str(e)) from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and check a params file; errors name the file and the key."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: params file not found") from None
+    except yaml.YAMLError as e:
+        raise ParamsError(f"{path}: not valid YAML ({e})") from None
+    try:
+        return build_section(Params, data)
+    except ParamsError as e:
+        raise ParamsError(f"{path}: {e}") from None

@@ -1,0 +1,17 @@
+"""Gold train/test records for the configured task, with stable ids."""
+from __future__ import annotations
+
+from ilr.io import write_jsonl
+from ilr.params import Params
+from ilr.tasks import load_gold_records
+
+
+def write_gold_splits(params: Params, *, train_out: str, test_out: str) -> dict[str, int]:
+    """Write ``data/gold/{train,test}.jsonl``; returns the size of each split."""
+    splits = load_gold_records(params.task, seed=params.seed)
+    ids = [r["id"] for split in splits.values() for r in split]
+    if len(set(ids)) != len(ids):
+        raise ValueError("task produced duplicate ids; ids must be unique across splits")
+    write_jsonl(train_out, splits["train"])
+    write_jsonl(test_out, splits["test"])
+    return {name: len(records) for name, records in splits.items()}

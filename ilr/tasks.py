@@ -1,0 +1,92 @@
+"""Tasks behind one small interface: gold records, the chat prompt, answer extraction, grading.
+
+Gold records are ``{"id", "prompt", "response", "answer"}`` with stable ids. Every task here
+uses GSM8K's grading conventions (``ilr.grading``); a task with other answers (SQL result sets,
+free text) would plug in its own ``extract_answer`` / ``same_answer``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ilr import grading
+from ilr.arith import ArithSpec, generate_records
+from ilr.io import DataFileError, read_jsonl
+
+TASKS = ("arith", "gsm8k")
+_CALCULATOR = re.compile(r"<<[^>]*>>")
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    system_prompt: str
+
+    def render_messages(self, prompt: str) -> list[dict]:
+        """Chat messages for a prompt; a short system message replaces the model's long default."""
+        return [{"role": "system", "content": self.system_prompt},
+                {"role": "user", "content": prompt}]
+
+    def extract_answer(self, text: str) -> str | None:
+        return grading.extract_answer(text)
+
+    def same_answer(self, a: str, b: str) -> bool:
+        """Whether two responses reach the same final answer (the ILR difference filter)."""
+        x = self.extract_answer(a)
+        return x is not None and x == self.extract_answer(b)
+
+    def grade(self, prediction: str, gold_response: str) -> bool:
+        return grading.grade(prediction, gold_response)
+
+
+def load_gsm8k_split(source: str, split: str, *, config: str = "main") -> list[dict]:
+    """GSM8K ``question``/``answer`` rows from a folder of ``<split>.jsonl``, an Arrow dataset
+    saved with ``save_to_disk``, or a ``datasets`` hub id such as ``openai/gsm8k``."""
+    path = Path(source)
+    if (path / f"{split}.jsonl").is_file():
+        return read_jsonl(path / f"{split}.jsonl", required=("question", "answer"))
+    import datasets  # only needed for Arrow folders and hub ids
+
+    if path.is_dir():
+        data = datasets.load_from_disk(str(path))
+        rows = data[split] if isinstance(data, datasets.DatasetDict) else data
+    elif path.exists() or source.startswith((".", "/")):
+        raise DataFileError(f"{source}: not a folder with {split}.jsonl nor a saved dataset; "
+                            "set task.gsm8k.source to such a folder or a datasets hub id")
+    else:
+        rows = datasets.load_dataset(source, config, split=split)
+    return [dict(r) for r in rows]
+
+
+def gsm8k_records(rows: list[dict], *, split: str, n: int | None) -> list[dict]:
+    """Gold records from GSM8K rows; calculator annotations ``<<3*4=12>>`` are stripped."""
+    records = []
+    for i, row in enumerate(rows[:n] if n else rows):
+        response = _CALCULATOR.sub("", row["answer"]).strip()
+        records.append({"id": f"gsm8k-{split}-{i:05d}", "prompt": row["question"].strip(),
+                        "response": response, "answer": grading.extract_answer(response)})
+    return records
+
+
+def load_gold_records(task_params, *, seed: int) -> dict[str, list[dict]]:
+    """``{"train": [...], "test": [...]}`` for the task named in ``task_params``."""
+    if task_params.name == "arith":
+        spec = task_params.arith
+        train = generate_records(spec, n=task_params.n_train, seed=seed, split="train")
+        test = generate_records(spec, n=task_params.n_test, seed=seed, split="test",
+                                exclude={r["prompt"] for r in train})
+        return {"train": train, "test": test}
+    if task_params.name == "gsm8k":
+        g = task_params.gsm8k
+        return {split: gsm8k_records(load_gsm8k_split(g.source, split, config=g.config),
+                                     split=split, n=n)
+                for split, n in (("train", task_params.n_train), ("test", task_params.n_test))}
+    raise ValueError(f"task.name: unknown task {task_params.name!r}; allowed {list(TASKS)}")
+
+
+def task_from_params(task_params) -> Task:
+    return Task(name=task_params.name, system_prompt=task_params.system_prompt)
+
+
+__all__ = ["ArithSpec", "Task", "TASKS", "load_gold_records", "task_from_params"]

@@ -1,0 +1,22 @@
+"""DVC stage `base_model`: save the configured base model as a normal safetensors folder.
+
+    python -m stages.base_model --params params.yaml --out models/base
+"""
+import argparse
+import json
+
+from ilr.base_model import convert_base_model
+from ilr.params import load_params
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--out", required=True, help="output model folder")
+    args = parser.parse_args(argv)
+    params = load_params(args.params)
+    print(json.dumps(convert_base_model(params.model, out=args.out)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""DVC stage `evaluate`: test accuracy of a model by batched generation over the gold test set.
+
+    python -m stages.evaluate --params params.yaml --model models/sft/gold --test data/gold/test.jsonl --metrics metrics/gold.json --predictions data/predictions/gold.jsonl
+"""
+import argparse
+import json
+
+from ilr.checkpoints import inference_dtype, load_causal_lm, load_tokenizer
+from ilr.evaluate import evaluate_model
+from ilr.io import read_records, write_json, write_jsonl
+from ilr.params import load_params
+from ilr.tasks import task_from_params
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--model", required=True, help="model folder or hub id")
+    parser.add_argument("--test", required=True, help="JSONL of gold test records")
+    parser.add_argument("--metrics", required=True, help="output metrics JSON")
+    parser.add_argument("--predictions", required=True, help="output per-example JSONL")
+    args = parser.parse_args(argv)
+    params = load_params(args.params)
+    records = read_records(args.test, required=("id", "prompt", "response"))
+    model = load_causal_lm(args.model, dtype=inference_dtype())
+    predictions, metrics = evaluate_model(model, load_tokenizer(args.model),
+                                          task_from_params(params.task), records,
+                                          params=params.evaluate, seed=params.seed)
+    write_jsonl(args.predictions, predictions)
+    write_json(args.metrics, metrics)
+    print(json.dumps(metrics))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""DVC stage `sft`: fine-tune the base model on a label file with TRL's SFTTrainer.
+
+    python -m stages.sft --params params.yaml --base models/base --train data/gold/train.jsonl --out models/sft/gold
+"""
+import argparse
+import json
+
+from ilr.io import read_records
+from ilr.params import load_params
+from ilr.sft import train_sft
+from ilr.tasks import task_from_params
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--base", required=True, help="base model folder or hub id")
+    parser.add_argument("--train", required=True, help="JSONL of {id, prompt, response} labels")
+    parser.add_argument("--out", required=True, help="output model folder")
+    args = parser.parse_args(argv)
+    params = load_params(args.params)
+    records = read_records(args.train, required=("id", "prompt", "response"))
+    log = train_sft(args.base, records, task=task_from_params(params.task), sft=params.sft,
+                    out=args.out, seed=params.seed, save_dtype=params.model.save_dtype)
+    print(json.dumps(log))
+
+
+if __name__ == "__main__":
+    main()

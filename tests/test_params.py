@@ -1,0 +1,66 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ilr.params import Params, ParamsError, load_params
+from ilr.sft import build_lora_config, build_sft_config
+
+REPO = Path(__file__).resolve().parents[1]
+PARAMS_FILES = sorted(REPO.glob("params*.yaml")) + sorted((REPO / "tests" / "data").glob("*params*.yaml"))
+
+
+@pytest.mark.parametrize("path", PARAMS_FILES, ids=lambda p: p.name)
+def test_every_params_file_loads(path):
+    params = load_params(path)
+    assert isinstance(params, Params)
+
+
+def test_params_yaml_builds_sft_and_lora_configs(tmp_path):
+    """Drift test: every key under sft.args / sft.lora is a real SFTConfig / LoraConfig field."""
+    params = load_params(REPO / "params.yaml")
+    config = build_sft_config(params.sft, output_dir=str(tmp_path), seed=params.seed)
+    for key, value in params.sft.args.items():
+        assert getattr(config, key) == value, key
+    assert config.seed == params.seed
+    lora = build_lora_config(params.sft.__class__(use_lora=True, lora=params.sft.lora))
+    assert lora.r == params.sft.lora["r"] and lora.task_type == "CAUSAL_LM"
+    assert build_lora_config(params.sft.__class__(use_lora=False)) is None
+
+
+def _write(tmp_path, data) -> Path:
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"tsk": {}}, r"unknown key\(s\) \['tsk'\]"),
+    ({"task": {"n_trian": 3}}, r"task.n_trian"),
+    ({"task": {"name": "mnist"}}, r"task.name: 'mnist' is not allowed; choose one of \['arith', 'gsm8k'\]"),
+    ({"task": {"n_train": "many"}}, r"task.n_train: expected int"),
+    ({"task": {"n_test": 0}}, r"task.n_test: must be > 0"),
+    ({"task": {"arith": {"ops": ["^"]}}}, r"task.arith.ops"),
+    ({"evaluate": {"do_sample": "yes"}}, r"evaluate.do_sample: expected bool"),
+    ({"model": {"save_dtype": "int8"}}, r"model.save_dtype"),
+    ({"seed": True}, r"seed: expected int"),
+    ({"sft": []}, r"sft: expected a mapping"),
+])
+def test_bad_params_name_the_key(tmp_path, data, message):
+    with pytest.raises(ParamsError, match=message):
+        load_params(_write(tmp_path, data))
+
+
+def test_unknown_sft_field_is_refused(tmp_path):
+    params = load_params(_write(tmp_path, {"sft": {"args": {"learning_rat": 1.0}}}))
+    with pytest.raises(ParamsError, match=r"sft.args: unknown SFTConfig field\(s\) \['learning_rat'\]"):
+        build_sft_config(params.sft, output_dir=str(tmp_path), seed=0)
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(ParamsError, match="not found"):
+        load_params(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("task: [unclosed\n")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(bad)

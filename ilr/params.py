@@ -40,6 +40,7 @@ class TaskParams:
     system_prompt: str = "Solve the problem step by step, then give the final answer after ####."
     n_train: typing.Optional[int] = 400
     n_test: typing.Optional[int] = 200
+    n_supervisor: int = 400  # gold half A: the weak supervisor's (and feedback model's) data
     arith: ArithSpec = field(default_factory=ArithSpec)
     gsm8k: Gsm8kParams = field(default_factory=Gsm8kParams)
 
@@ -61,17 +62,75 @@ class GenerationParams:
 
 
 @dataclass(frozen=True)
+class SupervisorParams:
+    """The paper's weak supervisor: the base model fine-tuned on a part of gold half A."""
+    n_train: int = 200
+    args: dict = field(default_factory=dict)  # trl.SFTConfig fields
+    generation: GenerationParams = field(default_factory=GenerationParams)
+
+
+@dataclass(frozen=True)
+class NoiseParams:
+    error_rate: float = 0.4
+    mix: dict = field(default_factory=lambda: {"slip": 1.0, "wrong_op": 1.0, "misread": 1.0})
+
+
+@dataclass(frozen=True)
+class FileParams:
+    path: typing.Optional[str] = None
+
+
+@dataclass(frozen=True)
+class SuperviseParams:
+    kind: str = "model"  # model | noise | file
+    noise: NoiseParams = field(default_factory=NoiseParams)
+    file: FileParams = field(default_factory=FileParams)
+
+
+@dataclass(frozen=True)
+class FeedbackModelParams:
+    """The comparison classifier: pairs from gold and supervisor checkpoints' outputs on half A."""
+    n_pairs: int = 160
+    max_length: int = 384
+    args: dict = field(default_factory=dict)  # transformers.TrainingArguments fields
+
+
+@dataclass(frozen=True)
+class OracleParams:
+    flip_rate: float = 0.0
+
+
+@dataclass(frozen=True)
+class FeedbackParams:
+    kind: str = "classifier"  # classifier | oracle | file
+    batch_size: int = 16
+    n_check: int = 100  # items where gold decides, for metrics/feedback.json
+    oracle: OracleParams = field(default_factory=OracleParams)
+    file: FileParams = field(default_factory=FileParams)
+
+
+@dataclass(frozen=True)
 class Params:
     seed: int = 0
     model: ModelParams = field(default_factory=ModelParams)
     task: TaskParams = field(default_factory=TaskParams)
     sft: SftParams = field(default_factory=SftParams)
     evaluate: GenerationParams = field(default_factory=GenerationParams)
+    supervisor: SupervisorParams = field(default_factory=SupervisorParams)
+    supervise: SuperviseParams = field(default_factory=SuperviseParams)
+    feedback_model: FeedbackModelParams = field(default_factory=FeedbackModelParams)
+    feedback: FeedbackParams = field(default_factory=FeedbackParams)
 
 
 _CHOICES = {"model.save_dtype": ("bfloat16", "float16", "float32"),
-            "task.name": ("arith", "gsm8k")}
-_POSITIVE = {"task.n_train", "task.n_test", "evaluate.batch_size", "evaluate.max_new_tokens"}
+            "task.name": ("arith", "gsm8k"),
+            "supervise.kind": ("model", "noise", "file"),
+            "feedback.kind": ("classifier", "oracle", "file")}
+_POSITIVE = {"task.n_train", "task.n_test", "task.n_supervisor", "evaluate.batch_size",
+             "evaluate.max_new_tokens", "supervisor.n_train", "supervisor.generation.batch_size",
+             "supervisor.generation.max_new_tokens", "feedback_model.n_pairs",
+             "feedback_model.max_length", "feedback.batch_size", "feedback.n_check"}
+_PROBABILITIES = {"supervise.noise.error_rate", "feedback.oracle.flip_rate"}
 
 
 def _check_value(value, hint, key: str):
@@ -90,6 +149,8 @@ def _check_value(value, hint, key: str):
         raise ParamsError(f"{key}: {value!r} is not allowed; choose one of {list(_CHOICES[key])}")
     if key in _POSITIVE and value <= 0:
         raise ParamsError(f"{key}: must be > 0, got {value!r}")
+    if key in _PROBABILITIES and not 0 <= value <= 1:
+        raise ParamsError(f"{key}: must be a probability in [0, 1], got {value!r}")
     return float(value) if hint is float else value
 
 

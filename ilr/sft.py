@@ -55,21 +55,32 @@ def build_sft_dataset(task: Task, records: list[dict]):
          "completion": [{"role": "assistant", "content": r["response"]}]} for r in records])
 
 
+def run_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParams,
+                    workdir: str, seed: int, **overrides):
+    """Train with ``SFTTrainer`` in ``workdir``; returns ``(trainer, tokenizer, train_output)``.
+
+    ``overrides`` are SFTConfig fields set by the caller (checkpointing, for the supervisor).
+    """
+    from trl import SFTTrainer
+
+    tokenizer = load_tokenizer(base)
+    model = load_causal_lm(base, dtype=torch.float32)
+    config = build_sft_config(dataclasses.replace(sft, args={**sft.args, **overrides}),
+                              output_dir=workdir, seed=seed)
+    trainer = SFTTrainer(model=model, args=config, train_dataset=build_sft_dataset(task, records),
+                         processing_class=tokenizer, peft_config=build_lora_config(sft))
+    return trainer, tokenizer, trainer.train()
+
+
 def train_sft(base: str, records: list[dict], *, task: Task, sft: SftParams, out: str,
               seed: int, save_dtype: str = "bfloat16") -> dict:
     """Fine-tune ``base`` on ``records`` and save to ``out`` (a full model, or a LoRA adapter).
 
     Returns the trainer's final log (train loss, runtime, steps).
     """
-    from trl import SFTTrainer
-
-    tokenizer = load_tokenizer(base)
-    model = load_causal_lm(base, dtype=torch.float32)
     with tempfile.TemporaryDirectory(prefix="sft-") as workdir:
-        trainer = SFTTrainer(model=model, args=build_sft_config(sft, output_dir=workdir, seed=seed),
-                             train_dataset=build_sft_dataset(task, records),
-                             processing_class=tokenizer, peft_config=build_lora_config(sft))
-        result = trainer.train()
+        trainer, tokenizer, result = run_sft_trainer(base, records, task=task, sft=sft,
+                                                     workdir=workdir, seed=seed)
     if sft.use_lora:
         with atomic_path(out) as tmp:
             trainer.model.save_pretrained(tmp)

@@ -6,6 +6,7 @@ free text) would plug in its own ``extract_answer`` / ``same_answer``.
 """
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,10 +60,12 @@ def load_gsm8k_split(source: str, split: str, *, config: str = "main") -> list[d
     return [dict(r) for r in rows]
 
 
-def gsm8k_records(rows: list[dict], *, split: str, n: int | None) -> list[dict]:
-    """Gold records from GSM8K rows; calculator annotations ``<<3*4=12>>`` are stripped."""
+def gsm8k_records(rows: list[dict], *, split: str, indices=None) -> list[dict]:
+    """Gold records from GSM8K rows (all, or those at ``indices``); the id keeps the row number.
+    Calculator annotations ``<<3*4=12>>`` are stripped."""
     records = []
-    for i, row in enumerate(rows[:n] if n else rows):
+    for i in range(len(rows)) if indices is None else indices:
+        row = rows[i]
         response = _CALCULATOR.sub("", row["answer"]).strip()
         records.append({"id": f"gsm8k-{split}-{i:05d}", "prompt": row["question"].strip(),
                         "response": response, "answer": grading.extract_answer(response)})
@@ -70,18 +73,36 @@ def gsm8k_records(rows: list[dict], *, split: str, n: int | None) -> list[dict]:
 
 
 def load_gold_records(task_params, *, seed: int) -> dict[str, list[dict]]:
-    """``{"train": [...], "test": [...]}`` for the task named in ``task_params``."""
+    """``{"train", "test", "supervisor"}`` gold records for the task named in ``task_params``.
+
+    ``train`` (the student's prompts, gold half B) and ``supervisor`` (gold half A, for the weak
+    supervisor and the feedback model) are disjoint draws from the task's training data.
+    """
     if task_params.name == "arith":
         spec = task_params.arith
         train = generate_records(spec, n=task_params.n_train, seed=seed, split="train")
         test = generate_records(spec, n=task_params.n_test, seed=seed, split="test",
                                 exclude={r["prompt"] for r in train})
-        return {"train": train, "test": test}
+        supervisor = generate_records(spec, n=task_params.n_supervisor, seed=seed,
+                                      split="supervisor",
+                                      exclude={r["prompt"] for r in train + test})
+        return {"train": train, "test": test, "supervisor": supervisor}
     if task_params.name == "gsm8k":
         g = task_params.gsm8k
-        return {split: gsm8k_records(load_gsm8k_split(g.source, split, config=g.config),
-                                     split=split, n=n)
-                for split, n in (("train", task_params.n_train), ("test", task_params.n_test))}
+        rows = load_gsm8k_split(g.source, "train", config=g.config)
+        order = list(range(len(rows)))
+        random.Random(f"gsm8k/{seed}").shuffle(order)
+        n_train = task_params.n_train or len(rows) - task_params.n_supervisor
+        if n_train + task_params.n_supervisor > len(rows):
+            raise ValueError(f"task: n_train + n_supervisor = {n_train + task_params.n_supervisor}"
+                             f" but GSM8K train has {len(rows)} rows; lower them")
+        test_rows = load_gsm8k_split(g.source, "test", config=g.config)
+        return {"train": gsm8k_records(rows, split="train", indices=sorted(order[:n_train])),
+                "supervisor": gsm8k_records(rows, split="train", indices=sorted(
+                    order[n_train:n_train + task_params.n_supervisor])),
+                "test": gsm8k_records(test_rows, split="test",
+                                      indices=range(min(task_params.n_test or len(test_rows),
+                                                        len(test_rows))))}
     raise ValueError(f"task.name: unknown task {task_params.name!r}; allowed {list(TASKS)}")
 
 

@@ -1,6 +1,6 @@
 """DVC stage `prepare`: gold train/test records of the configured task, with stable ids.
 
-    python -m stages.prepare --params params.yaml --train data/gold/train.jsonl --test data/gold/test.jsonl
+    python -m stages.prepare --params params.yaml --train data/gold/train.jsonl --test data/gold/test.jsonl --supervisor data/gold/supervisor.jsonl
 """
 import argparse
 import json
@@ -14,9 +14,11 @@ def main(argv=None):
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--train", required=True, help="output JSONL of gold training records")
     parser.add_argument("--test", required=True, help="output JSONL of gold test records")
+    parser.add_argument("--supervisor", required=True, help="output JSONL of gold half A")
     args = parser.parse_args(argv)
     params = load_params(args.params)
-    print(json.dumps(write_gold_splits(params, train_out=args.train, test_out=args.test)))
+    print(json.dumps(write_gold_splits(params, train_out=args.train, test_out=args.test,
+                                             supervisor_out=args.supervisor)))
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ from ilr.tasks import gsm8k_records, load_gold_records, load_gsm8k_split, task_f
 
 
 def test_arith_task_records_and_prompt():
-    params = TaskParams(n_train=20, n_test=10)
+    params = TaskParams(n_train=20, n_test=10, n_supervisor=30)
     splits = load_gold_records(params, seed=0)
-    assert [len(splits["train"]), len(splits["test"])] == [20, 10]
+    assert [len(splits[s]) for s in ("train", "test", "supervisor")] == [20, 10, 30]
+    prompts = [{r["prompt"] for r in splits[s]} for s in ("train", "test", "supervisor")]
+    assert not (prompts[0] & prompts[1] or prompts[0] & prompts[2] or prompts[1] & prompts[2])
     task = task_from_params(params)
     messages = task.render_messages(splits["train"][0]["prompt"])
     assert messages[0] == {"role": "system", "content": params.system_prompt}
@@ -25,9 +27,11 @@ def test_same_answer_is_the_difference_filter():
 
 
 def test_gsm8k_from_local_folder(gsm8k_dir):
-    params = TaskParams(name="gsm8k", n_train=50, n_test=None, gsm8k=Gsm8kParams(source=str(gsm8k_dir)))
+    params = TaskParams(name="gsm8k", n_train=50, n_test=None, n_supervisor=40,
+                        gsm8k=Gsm8kParams(source=str(gsm8k_dir)))
     splits = load_gold_records(params, seed=0)
-    assert len(splits["train"]) == 50 and len(splits["test"]) == 1319
+    assert len(splits["train"]) == 50 and len(splits["test"]) == 1319 and len(splits["supervisor"]) == 40
+    assert not {r["id"] for r in splits["train"]} & {r["id"] for r in splits["supervisor"]}
     first = splits["test"][0]
     assert first["id"] == "gsm8k-test-00000" and first["answer"] == "18"
     assert "<<" not in first["response"] and first["response"].endswith("#### 18")
@@ -49,5 +53,5 @@ def test_gsm8k_bad_source_is_refused(tmp_path):
 
 def test_gsm8k_records_strip_calculator_annotations():
     rows = [{"question": " Q? ", "answer": "3*4=<<3*4=12>>12\n#### 12"}]
-    assert gsm8k_records(rows, split="train", n=None) == [
+    assert gsm8k_records(rows, split="train") == [
         {"id": "gsm8k-train-00000", "prompt": "Q?", "response": "3*4=12\n#### 12", "answer": "12"}]

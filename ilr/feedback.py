@@ -1,0 +1,132 @@
+"""Comparison feedback: the probability that a proposal should replace the current label.
+
+One interface for every kind (``feedback.kind``): items ``{id, prompt, label, proposal}`` in,
+one score in [0, 1] per item out; a proposal may replace a label only when its score is > 0.5.
+
+- ``classifier`` (the paper's way): a sequence classifier asked with the paper's template in
+  **both orders**; the two answers are averaged, so a judge that always keeps position A (or
+  always switches to B) scores exactly 0.5: position bias cancels out.
+- ``oracle``: correctness against gold, each decision flipped with ``flip_rate`` (0 gives the
+  paper's oracle variant); items where gold does not decide score 0.5.
+- ``file``: human judgments ``{id, choice: "proposal" | "label", seconds}``.
+"""
+from __future__ import annotations
+
+import random
+from typing import Callable
+
+from ilr.io import DataFileError, read_records
+from ilr.params import FeedbackParams
+from ilr.tasks import Task
+
+TEMPLATE = ("Question: {question}\n\nAnswer (A): {a}\n\nAnswer (B): {b}\n\n"
+            "You gave the answer (A) to the question. Do you accept to change it to answer (B) "
+            "proposed by another model?")
+CHOICES = ("proposal", "label")
+
+
+def render_comparison(question: str, a: str, b: str) -> str:
+    """The paper's comparison prompt: keep answer (A), or change to answer (B)?"""
+    return TEMPLATE.format(question=question, a=a, b=b)
+
+
+def score_both_orders(items: list[dict],
+                      accept: Callable[[list[str]], list[float]]) -> list[float]:
+    """Average P(switch label -> proposal) and 1 - P(switch proposal -> label).
+
+    ``accept`` maps comparison prompts to P(accept the change to answer (B)).
+    """
+    forward = accept([render_comparison(i["prompt"], i["label"], i["proposal"]) for i in items])
+    reverse = accept([render_comparison(i["prompt"], i["proposal"], i["label"]) for i in items])
+    return [(f + (1.0 - r)) / 2.0 for f, r in zip(forward, reverse)]
+
+
+def oracle_scores(items: list[dict], gold_by_id: dict, *, task: Task, flip_rate: float,
+                  seed: int) -> list[float]:
+    scores = []
+    for item in items:
+        gold = gold_by_id[item["id"]]["response"]
+        label_ok, proposal_ok = task.grade(item["label"], gold), task.grade(item["proposal"], gold)
+        if label_ok == proposal_ok:
+            scores.append(0.5)
+            continue
+        flip = random.Random(f"oracle/{seed}/{item['id']}/{item['proposal']}").random() < flip_rate
+        scores.append(float(proposal_ok != flip))
+    return scores
+
+
+def read_judgments(path: str, gold_ids: set) -> dict:
+    """Human judgments by item id; ids must be gold training ids."""
+    records = read_records(path, required=("id", "choice"))
+    unknown = [r["id"] for r in records if r["id"] not in gold_ids]
+    if unknown:
+        raise DataFileError(f"{path}: {len(unknown)} id(s) are not among the gold training "
+                            f"prompts, e.g. {unknown[:5]}; use the ids of data/gold/train.jsonl")
+    bad = [r["id"] for r in records if r["choice"] not in CHOICES]
+    if bad:
+        raise DataFileError(f"{path}: choice must be one of {list(CHOICES)}; see id(s) {bad[:5]}")
+    return {r["id"]: r for r in records}
+
+
+def file_scores(items: list[dict], judgments: dict, *, path: str) -> list[float]:
+    missing = [i["id"] for i in items if i["id"] not in judgments]
+    if missing:
+        raise DataFileError(f"{path}: no judgment for {len(missing)} compared item(s), e.g. "
+                            f"{missing[:5]}; add a line {{id, choice}} for each")
+    return [1.0 if judgments[i["id"]]["choice"] == "proposal" else 0.0 for i in items]
+
+
+def score_items(items: list[dict], *, params: FeedbackParams, task: Task, gold: list[dict],
+                seed: int, classifier: str | None = None) -> list[float]:
+    """Scores in [0, 1] for ``items`` from the configured feedback kind."""
+    gold_by_id = {r["id"]: r for r in gold}
+    if params.kind == "oracle":
+        return oracle_scores(items, gold_by_id, task=task, flip_rate=params.oracle.flip_rate,
+                             seed=seed)
+    if params.kind == "file":
+        if not params.file.path:
+            raise ValueError("feedback.kind is 'file': set feedback.file.path to a JSONL of "
+                             "{id, choice, seconds} judgments")
+        judgments = read_judgments(params.file.path, set(gold_by_id))
+        return file_scores(items, judgments, path=params.file.path)
+    if params.kind == "classifier":
+        if classifier is None:
+            raise ValueError("feedback.kind is 'classifier' but no --classifier model was given")
+        from ilr.feedback_model import load_acceptor
+
+        return score_both_orders(items, load_acceptor(classifier, batch_size=params.batch_size))
+    raise ValueError(f"feedback.kind: unknown kind {params.kind!r}; allowed classifier, oracle, file")
+
+
+def build_check_items(labels: list[dict], gold: list[dict], *, task: Task, n: int,
+                      seed: int) -> list[dict]:
+    """Items where gold decides: a wrong label against the gold solution, in both roles.
+
+    Half the items offer gold as the proposal (should be accepted), half offer the wrong label as
+    the proposal against gold (should be refused).
+    """
+    gold_by_id = {r["id"]: r for r in gold}
+    wrong = [lab for lab in labels
+             if not task.grade(lab["response"], gold_by_id[lab["id"]]["response"])]
+    random.Random(f"feedback-check/{seed}").shuffle(wrong)
+    items = []
+    for lab in wrong[: max(1, n // 2)]:
+        g = gold_by_id[lab["id"]]
+        items.append({"id": lab["id"], "prompt": g["prompt"], "label": lab["response"],
+                      "proposal": g["response"], "want": True})
+        items.append({"id": lab["id"], "prompt": g["prompt"], "label": g["response"],
+                      "proposal": lab["response"], "want": False})
+    return items
+
+
+def measure_feedback(items: list[dict], scores: list[float]) -> dict:
+    """Feedback accuracy on items where gold decides (``want``: should the proposal win?)."""
+    decided = [(i["want"], s) for i, s in zip(items, scores)]
+    right = sum((s > 0.5) == want for want, s in decided)
+    return {"accuracy": right / len(decided) if decided else None, "n_items": len(decided),
+            "mean_score_wanted": _mean([s for w, s in decided if w]),
+            "mean_score_unwanted": _mean([s for w, s in decided if not w])}
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None

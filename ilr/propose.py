@@ -1,0 +1,43 @@
+"""ILR cross-labeling: split the current labels in two halves, fine-tune one model per half
+from the base model, and let each propose answers for the half it did not see.
+
+The two half models are intermediates: they live in a temporary folder for the length of the
+stage and never reach the DVC cache; only their proposals are an output.
+"""
+from __future__ import annotations
+
+import random
+import tempfile
+
+from ilr.generation import generate_responses
+from ilr.params import GenerationParams, SftParams
+from ilr.sft import run_sft_trainer
+from ilr.tasks import Task
+
+
+def split_halves(labels: list[dict], *, seed: int, round_name: str) -> tuple[list, list]:
+    """A seeded split of the labels into two halves (a new split every round)."""
+    order = list(range(len(labels)))
+    random.Random(f"halves/{seed}/{round_name}").shuffle(order)
+    cut = len(order) // 2
+    return [labels[i] for i in sorted(order[:cut])], [labels[i] for i in sorted(order[cut:])]
+
+
+def propose_labels(base: str, labels: list[dict], *, task: Task, sft: SftParams,
+                   generation: GenerationParams, seed: int, round_name: str) -> list[dict]:
+    """One proposal per label, ``{id, proposal, half}``, each written by the model that was
+    fine-tuned on the other half."""
+    halves = split_halves(labels, seed=seed, round_name=round_name)
+    proposals = []
+    for k, (train, other) in enumerate([(halves[0], halves[1]), (halves[1], halves[0])]):
+        with tempfile.TemporaryDirectory(prefix=f"half{k}-") as workdir:
+            trainer, tokenizer, _ = run_sft_trainer(base, train, task=task, sft=sft,
+                                                    workdir=workdir, seed=seed + k)
+        responses = generate_responses(trainer.model, tokenizer,
+                                       [task.render_messages(r["prompt"]) for r in other],
+                                       params=generation, seed=seed + k, desc=f"propose half {k}")
+        proposals += [{"id": r["id"], "proposal": o["text"], "half": 1 - k}
+                      for r, o in zip(other, responses)]
+        del trainer
+    by_id = {p["id"]: p for p in proposals}
+    return [by_id[lab["id"]] for lab in labels]

@@ -1,0 +1,77 @@
+"""Unreliable demonstrations for the student's prompts (gold half B): the round-0 labels.
+
+``supervise.kind``: ``model`` (the paper's weak supervisor writes them), ``noise`` (gold
+solutions with planted human-like mistakes, ``ilr.noise``), or ``file`` (a user's JSONL, say
+human-written, checked against the gold prompts).
+"""
+from __future__ import annotations
+
+from ilr.io import DataFileError, read_records
+from ilr.noise import corrupt_records
+from ilr.params import Params
+from ilr.tasks import Task
+
+
+def read_label_file(path: str, gold: list[dict]) -> list[dict]:
+    """User demonstrations ``{id, response[, prompt]}``; ids must be gold training ids and a
+    given prompt must match the gold prompt."""
+    records = read_records(path, required=("id", "response"))
+    by_id = {r["id"]: r for r in gold}
+    unknown = [r["id"] for r in records if r["id"] not in by_id]
+    if unknown:
+        raise DataFileError(f"{path}: {len(unknown)} id(s) are not among the gold training "
+                            f"prompts, e.g. {unknown[:5]}; use the ids of data/gold/train.jsonl")
+    changed = [r["id"] for r in records if "prompt" in r and r["prompt"] != by_id[r["id"]]["prompt"]]
+    if changed:
+        raise DataFileError(f"{path}: prompt differs from the gold prompt for id(s) {changed[:5]}; "
+                            "drop the prompt field or copy it from data/gold/train.jsonl")
+    if not all(isinstance(r["response"], str) and r["response"].strip() for r in records):
+        raise DataFileError(f"{path}: every response must be a non-empty string")
+    return [{"id": r["id"], "prompt": by_id[r["id"]]["prompt"], "response": r["response"],
+             "source": "file"} for r in records]
+
+
+def write_model_labels(model, tokenizer, gold: list[dict], *, task: Task,
+                       params: Params) -> list[dict]:
+    from ilr.generation import generate_responses
+
+    responses = generate_responses(model, tokenizer, [task.render_messages(r["prompt"]) for r in gold],
+                                   params=params.supervisor.generation, seed=params.seed,
+                                   desc="supervise")
+    return [{"id": r["id"], "prompt": r["prompt"], "response": o["text"], "source": "model"}
+            for r, o in zip(gold, responses)]
+
+
+def supervise_labels(gold: list[dict], *, task: Task, params: Params,
+                     supervisor: str | None = None) -> tuple[list[dict], dict]:
+    """Round-0 labels for ``gold``'s prompts and a report on how they were made."""
+    kind = params.supervise.kind
+    if kind == "model":
+        if supervisor is None:
+            raise ValueError("supervise.kind is 'model' but no --supervisor model was given")
+        from ilr.checkpoints import inference_dtype, load_causal_lm, load_tokenizer
+
+        model = load_causal_lm(supervisor, dtype=inference_dtype())
+        return write_model_labels(model, load_tokenizer(supervisor), gold, task=task,
+                                  params=params), {"kind": kind, "supervisor": supervisor}
+    if kind == "noise":
+        noise = params.supervise.noise
+        labels, report = corrupt_records(gold, error_rate=noise.error_rate, mix=noise.mix,
+                                         seed=params.seed)
+        return labels, {"kind": kind, "target_error_rate": noise.error_rate, **report}
+    if kind == "file":
+        if not params.supervise.file.path:
+            raise ValueError("supervise.kind is 'file': set supervise.file.path to a JSONL of "
+                             "{id, response} records")
+        return read_label_file(params.supervise.file.path, gold), {"kind": kind}
+    raise ValueError(f"supervise.kind: unknown kind {kind!r}; allowed model, noise, file")
+
+
+def measure_labels(labels: list[dict], gold: list[dict], *, task: Task) -> dict:
+    """Label accuracy against gold (where gold is known), n, and the share with a final answer."""
+    by_id = {r["id"]: r for r in gold}
+    known = [lab for lab in labels if lab["id"] in by_id]
+    correct = sum(task.grade(lab["response"], by_id[lab["id"]]["response"]) for lab in known)
+    return {"n": len(labels), "label_accuracy": correct / len(known) if known else None,
+            "parseable": sum(task.extract_answer(lab["response"]) is not None
+                             for lab in labels) / len(labels) if labels else 0.0}

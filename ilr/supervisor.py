@@ -1,0 +1,53 @@
+"""The paper's weak supervisor: the base model fine-tuned on part of gold half A.
+
+It is made weaker than the student through params (fewer examples, fewer steps). Its
+checkpoints (one per epoch) answer the held-back prompts of half A; those outputs, graded against
+gold, are the feedback classifier's training material.
+"""
+from __future__ import annotations
+
+import random
+import tempfile
+from pathlib import Path
+
+from ilr.checkpoints import inference_dtype, load_causal_lm, save_causal_lm
+from ilr.generation import generate_responses
+from ilr.params import Params, SftParams
+from ilr.sft import run_sft_trainer
+from ilr.tasks import Task
+
+
+def split_half_a(records: list[dict], *, n_train: int, seed: int) -> tuple[list, list]:
+    """Seeded split of half A into the supervisor's training part and the held-back rest."""
+    if n_train > len(records):
+        raise ValueError(f"supervisor.n_train = {n_train} but gold half A has {len(records)} "
+                         "records; lower it or raise task.n_supervisor")
+    shuffled = records[:]
+    random.Random(f"supervisor/{seed}").shuffle(shuffled)
+    return shuffled[:n_train], shuffled[n_train:] or shuffled
+
+
+def train_supervisor(base: str, half_a: list[dict], *, task: Task, params: Params,
+                     out: str) -> tuple[list[dict], dict]:
+    """Train the supervisor into ``out``; returns its checkpoints' outputs on held-back prompts
+    (``{id, checkpoint, response, correct}``) and a summary with each checkpoint's accuracy."""
+    sup = params.supervisor
+    train, held_back = split_half_a(half_a, n_train=sup.n_train, seed=params.seed)
+    conversations = [task.render_messages(r["prompt"]) for r in held_back]
+    outputs, summary = [], {"n_train": len(train), "n_held_back": len(held_back), "checkpoints": {}}
+    with tempfile.TemporaryDirectory(prefix="supervisor-") as workdir:
+        trainer, tokenizer, result = run_sft_trainer(
+            base, train, task=task, sft=SftParams(args=sup.args), workdir=workdir,
+            seed=params.seed, save_strategy="epoch", save_only_model=True)
+        save_causal_lm(trainer.model, tokenizer, out, dtype=params.model.save_dtype)
+        del trainer
+        for ckpt in sorted(Path(workdir).glob("checkpoint-*"), key=lambda p: int(p.name[11:])):
+            model = load_causal_lm(str(ckpt), dtype=inference_dtype())
+            responses = generate_responses(model, tokenizer, conversations, params=sup.generation,
+                                           seed=params.seed, desc=ckpt.name)
+            correct = [task.grade(o["text"], r["response"]) for o, r in zip(responses, held_back)]
+            outputs += [{"id": r["id"], "checkpoint": ckpt.name, "response": o["text"], "correct": c}
+                        for r, o, c in zip(held_back, responses, correct)]
+            summary["checkpoints"][ckpt.name] = sum(correct) / len(correct)
+    summary["train_loss"] = result.training_loss
+    return outputs, summary

@@ -1,0 +1,33 @@
+"""DVC stage `supervise`: round-0 labels for the student's prompts from the configured supervisor.
+
+    python -m stages.supervise --params params.yaml --gold data/gold/train.jsonl --supervisor models/supervisor --out data/labels/r0.jsonl --metrics metrics/labels/r0.json
+"""
+import argparse
+import json
+
+from ilr.io import read_records, write_json, write_jsonl
+from ilr.params import load_params
+from ilr.supervise import measure_labels, supervise_labels
+from ilr.tasks import task_from_params
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--gold", required=True, help="JSONL of the student's gold records")
+    parser.add_argument("--supervisor", help="supervisor model folder (supervise.kind: model)")
+    parser.add_argument("--out", required=True, help="output JSONL of labels")
+    parser.add_argument("--metrics", required=True, help="output JSON label metrics")
+    args = parser.parse_args(argv)
+    params = load_params(args.params)
+    task = task_from_params(params.task)
+    gold = read_records(args.gold, required=("id", "prompt", "response"))
+    labels, report = supervise_labels(gold, task=task, params=params, supervisor=args.supervisor)
+    metrics = {**measure_labels(labels, gold, task=task), "supervise": report}
+    write_jsonl(args.out, labels)
+    write_json(args.metrics, metrics)
+    print(json.dumps(metrics))
+
+
+if __name__ == "__main__":
+    main()

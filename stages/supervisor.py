@@ -1,0 +1,32 @@
+"""DVC stage `supervisor`: train the weak supervisor on part of gold half A; its checkpoints
+answer the held-back prompts (material for the feedback classifier).
+
+    python -m stages.supervisor --params params.yaml --base models/base --half-a data/gold/supervisor.jsonl --out models/supervisor --outputs data/supervisor/outputs.jsonl --metrics metrics/supervisor_checkpoints.json
+"""
+import argparse
+
+from ilr.io import read_records, write_json, write_jsonl
+from ilr.params import load_params
+from ilr.supervisor import train_supervisor
+from ilr.tasks import task_from_params
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--base", required=True, help="base model folder")
+    parser.add_argument("--half-a", required=True, help="JSONL of gold half A")
+    parser.add_argument("--out", required=True, help="output supervisor model folder")
+    parser.add_argument("--outputs", required=True, help="output JSONL of checkpoint answers")
+    parser.add_argument("--metrics", required=True, help="output JSON summary")
+    args = parser.parse_args(argv)
+    params = load_params(args.params)
+    half_a = read_records(args.half_a, required=("id", "prompt", "response"))
+    outputs, summary = train_supervisor(args.base, half_a, task=task_from_params(params.task),
+                                        params=params, out=args.out)
+    write_jsonl(args.outputs, outputs)
+    write_json(args.metrics, summary)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+import json
+import math
+
+import pytest
+
+from ilr.arith import ArithSpec, generate_records
+from ilr.feedback import (build_check_items, file_scores, measure_feedback, oracle_scores,
+                          read_judgments, render_comparison, score_both_orders, score_items)
+from ilr.feedback_model import build_pairs
+from ilr.io import DataFileError
+from ilr.noise import corrupt_records
+from ilr.params import FeedbackParams, FileParams, OracleParams, TaskParams
+from ilr.tasks import task_from_params
+
+TASK = task_from_params(TaskParams())
+
+
+@pytest.fixture(scope="module")
+def gold():
+    return generate_records(ArithSpec(), n=1000, seed=0, split="train")
+
+
+@pytest.fixture(scope="module")
+def noisy(gold):
+    return corrupt_records(gold, error_rate=0.5, mix={"slip": 1, "wrong_op": 1, "misread": 1}, seed=0)[0]
+
+
+def _fake_acceptor(prefer_position_a: bool):
+    """A judge with pure position bias: it always keeps (A), or always switches to (B)."""
+    def accept(texts):
+        assert all("Answer (A):" in t and "Answer (B):" in t for t in texts)
+        return [0.0 if prefer_position_a else 1.0 for _ in texts]
+    return accept
+
+
+@pytest.mark.parametrize("prefer_a", [True, False])
+def test_position_bias_averages_to_one_half(prefer_a):
+    items = [{"id": "1", "prompt": "q", "label": "#### 1", "proposal": "#### 2"}] * 3
+    assert score_both_orders(items, _fake_acceptor(prefer_a)) == [0.5, 0.5, 0.5]
+
+
+def test_both_orders_are_really_reversed():
+    seen = []
+
+    def accept(texts):
+        seen.append(texts)
+        return [0.9] * len(texts)
+
+    item = {"id": "1", "prompt": "Q?", "label": "old answer", "proposal": "new answer"}
+    score_both_orders([item], accept)
+    forward, reverse = seen[0][0], seen[1][0]
+    assert forward == render_comparison("Q?", "old answer", "new answer")
+    assert reverse == render_comparison("Q?", "new answer", "old answer")
+    assert forward.index("old answer") < forward.index("new answer")
+    assert reverse.index("new answer") < reverse.index("old answer")
+
+
+def test_a_judge_that_reads_content_is_kept():
+    def accept(texts):  # accepts (B) iff (B) ends in the right answer 7
+        return [1.0 if t.split("Answer (B):")[1].split("\n")[0].strip().endswith("7") else 0.0 for t in texts]
+    items = [{"id": "1", "prompt": "q", "label": "#### 3", "proposal": "#### 7"},
+             {"id": "2", "prompt": "q", "label": "#### 7", "proposal": "#### 3"}]
+    assert score_both_orders(items, accept) == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("flip_rate", [0.0, 0.2, 0.4])
+def test_oracle_accuracy_is_one_minus_flip_rate(gold, noisy, flip_rate):
+    items = build_check_items(noisy, gold, task=TASK, n=1000, seed=0)
+    assert len(items) == 2 * sum(lab["error"] is not None for lab in noisy)
+    scores = oracle_scores(items, {g["id"]: g for g in gold}, task=TASK, flip_rate=flip_rate, seed=3)
+    acc = measure_feedback(items, scores)["accuracy"]
+    se = math.sqrt(flip_rate * (1 - flip_rate) / len(items)) or 1e-9
+    assert abs(acc - (1 - flip_rate)) <= max(3 * se, 1e-9)
+
+
+def test_oracle_ties_never_win(gold):
+    g = gold[0]
+    items = [{"id": g["id"], "prompt": g["prompt"], "label": g["response"], "proposal": g["response"] + " "}]
+    assert oracle_scores(items, {g["id"]: g}, task=TASK, flip_rate=0.0, seed=0) == [0.5]
+
+
+def test_file_judgments(tmp_path, gold):
+    path = tmp_path / "judgments.jsonl"
+    path.write_text("\n".join(json.dumps(j) for j in [
+        {"id": gold[0]["id"], "choice": "proposal", "seconds": 12.5},
+        {"id": gold[1]["id"], "choice": "label", "seconds": 3}]))
+    items = [{"id": gold[i]["id"], "prompt": "", "label": "", "proposal": ""} for i in (0, 1)]
+    params = FeedbackParams(kind="file", file=FileParams(path=str(path)))
+    assert score_items(items, params=params, task=TASK, gold=gold, seed=0) == [1.0, 0.0]
+    with pytest.raises(DataFileError, match="no judgment for 1 compared item"):
+        file_scores(items + [{"id": gold[2]["id"]}], read_judgments(str(path), {g["id"] for g in gold}), path=str(path))
+
+
+@pytest.mark.parametrize("line,message", [
+    ({"id": "not-a-gold-id", "choice": "proposal"}, r"not among the gold training prompts.*not-a-gold-id"),
+    ({"id": "arith-train-00000", "choice": "B"}, r"choice must be one of \['proposal', 'label'\]"),
+])
+def test_file_judgments_reject_bad_lines(tmp_path, gold, line, message):
+    path = tmp_path / "j.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    with pytest.raises(DataFileError, match=message):
+        read_judgments(str(path), {g["id"] for g in gold})
+
+
+def test_classifier_pairs_prefer_gold_in_both_orders(gold):
+    outputs = [{"id": g["id"], "response": f"#### {i}", "checkpoint": "c"} for i, g in enumerate(gold[:20])]
+    outputs.append({"id": gold[0]["id"], "response": gold[0]["response"], "checkpoint": "c"})  # same as gold: dropped
+    pairs = build_pairs(outputs, gold, n_pairs=50, seed=0)
+    assert len(pairs) == 40 and sum(p["label"] for p in pairs) == 20
+    by_id = {g["id"]: g for g in gold}
+    for p in pairs:
+        b = p["text"].split("Answer (B): ")[1].split("\n\nYou gave")[0]
+        assert (b in {g["response"] for g in by_id.values()}) == (p["label"] == 1)
+
+
+def test_oracle_via_score_items(gold, noisy):
+    items = build_check_items(noisy, gold, task=TASK, n=20, seed=0)
+    scores = score_items(items, params=FeedbackParams(kind="oracle", oracle=OracleParams(0.0)),
+                         task=TASK, gold=gold, seed=0)
+    assert measure_feedback(items, scores)["accuracy"] == 1.0

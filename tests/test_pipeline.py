@@ -1,0 +1,129 @@
+"""End to end: `dvc repro` in a temporary copy of the repo, tiny sizes, real SFT steps on the embedded model."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(args, cwd):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "DVC_NO_ANALYTICS": "1", "PYTHONPATH": str(cwd)}
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"{args} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def tiny_repo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("repo")
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for name in files:
+        if (REPO / name).is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, root / name)
+    (root / "dvc.lock").unlink(missing_ok=True)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["task"].update(n_train=8, n_test=6, n_supervisor=8)
+    params["sft"]["args"].update(max_steps=2, per_device_train_batch_size=4, logging_steps=1)
+    params["evaluate"].update(max_new_tokens=16, batch_size=6)
+    params["supervisor"].update(n_train=4)
+    params["supervisor"]["args"].update(num_train_epochs=2, per_device_train_batch_size=4)
+    params["supervisor"]["generation"].update(max_new_tokens=16, batch_size=8)
+    params["feedback_model"].update(n_pairs=4, max_length=256)
+    params["feedback_model"]["args"].update(max_steps=2, per_device_train_batch_size=4)
+    params["feedback"].update(n_check=4)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    _run(["git", "init", "-q"], root)
+    _run(["git", "add", "-A"], root)
+    _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], root)
+    _run(["dvc", "repro"], root)
+    return root
+
+
+def _read(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_repro_builds_every_output(tiny_repo):
+    for model in ("base", "sft/gold", "sft/r0", "supervisor", "feedback"):
+        assert (tiny_repo / f"models/{model}/model.safetensors").is_file(), model
+    assert len(_read(tiny_repo / "data/gold/train.jsonl")) == 8
+    for name in ("base", "supervisor", "gold", "r0"):
+        metrics = json.loads((tiny_repo / f"metrics/{name}.json").read_text())
+        assert metrics["n"] == 6 and 0 <= metrics["accuracy"] <= 1
+        predictions = (tiny_repo / f"data/predictions/{name}.jsonl").read_text().splitlines()
+        assert len(predictions) == 6
+
+
+def test_weak_supervision_outputs(tiny_repo):
+    train_ids = [r["id"] for r in _read(tiny_repo / "data/gold/train.jsonl")]
+    half_a = {r["id"] for r in _read(tiny_repo / "data/gold/supervisor.jsonl")}
+    labels = _read(tiny_repo / "data/labels/r0.jsonl")
+    assert [lab["id"] for lab in labels] == train_ids  # the supervisor labels half B
+    assert all(lab["source"] == "model" for lab in labels)
+    outputs = _read(tiny_repo / "data/supervisor/outputs.jsonl")
+    assert {o["id"] for o in outputs} <= half_a  # its checkpoints answer held-back half A
+    assert len({o["checkpoint"] for o in outputs}) == 2  # one checkpoint per epoch
+    label_metrics = json.loads((tiny_repo / "metrics/labels/r0.json").read_text())
+    assert label_metrics["n"] == 8 and 0 <= label_metrics["label_accuracy"] <= 1
+    feedback = json.loads((tiny_repo / "metrics/feedback.json").read_text())
+    assert feedback["kind"] == "classifier"
+    assert feedback["n_items"] == 0 or 0 <= feedback["accuracy"] <= 1
+
+
+def _dry_run_stages(repo, section, key, value):
+    params_path = repo / "params.yaml"
+    original = params_path.read_text()
+    params = yaml.safe_load(original)
+    params[section][key] = value
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        return set(re.findall(r"Running stage '([^']+)'", _run(["dvc", "repro", "--dry"], repo)))
+    finally:
+        params_path.write_text(original)
+
+
+def test_changing_supervise_kind_reruns_only_what_depends_on_it(tiny_repo):
+    assert _dry_run_stages(tiny_repo, "supervise", "kind", "noise") == {
+        "supervise", "sft@r0", "evaluate@r0", "feedback"}
+
+
+def test_changing_feedback_kind_reruns_only_the_feedback_stage(tiny_repo):
+    assert _dry_run_stages(tiny_repo, "feedback", "kind", "oracle") == {"feedback"}
+
+
+def test_sft_changed_the_model(tiny_repo):
+    from safetensors.torch import load_file
+
+    base = load_file(tiny_repo / "models/base/model.safetensors")
+    sft = load_file(tiny_repo / "models/sft/gold/model.safetensors")
+    assert set(base) == set(sft)
+    assert any(not (base[k] == sft[k]).all() for k in base)
+
+
+def test_metrics_show_lists_base_and_sft(tiny_repo):
+    out = _run(["dvc", "metrics", "show", "--json"], tiny_repo)
+    shown = json.dumps(json.loads(out))
+    for name in ("base", "gold", "r0", "supervisor", "labels/r0", "feedback"):
+        assert f"metrics/{name}.json" in shown, name
+
+
+def test_second_repro_is_a_no_op(tiny_repo):
+    out = _run(["dvc", "repro"], tiny_repo)
+    assert "Running stage" not in out
+    assert "up to date" in _run(["dvc", "status"], tiny_repo)
+
+
+def test_models_are_not_stored_twice(tiny_repo):
+    """The cache links into the workspace (hardlink), so a model costs its size once."""
+    weights = tiny_repo / "models/base/model.safetensors"
+    assert weights.stat().st_nlink == 2 or weights.is_symlink()

@@ -1,0 +1,81 @@
+import random
+
+import numpy as np
+import pytest
+
+from ilr.arith import ArithSpec, generate_records
+from ilr.feedback import oracle_scores
+from ilr.noise import corrupt_records
+from ilr.params import TaskParams
+from ilr.refine import (apply_replacements, find_compared, reference_threshold,
+                        select_replacements)
+from ilr.tasks import task_from_params
+
+TASK = task_from_params(TaskParams())
+
+
+@pytest.fixture(scope="module")
+def planted():
+    gold = generate_records(ArithSpec(), n=200, seed=0, split="train")
+    labels, _ = corrupt_records(gold, error_rate=0.1, mix={"slip": 1, "misread": 1}, seed=0)
+    wrong = {lab["id"] for lab in labels if lab["error"]}
+    # proposals: correct exactly where the label is wrong; elsewhere the same answer reworded
+    proposals = {g["id"]: g["response"] if g["id"] in wrong else g["response"].replace(".", " .")
+                 for g in gold}
+    return gold, labels, proposals, wrong
+
+
+def test_oracle_refine_replaces_exactly_the_planted_wrong_labels(planted):
+    gold, labels, proposals, wrong = planted
+    compared = find_compared(labels, proposals, same_answer=TASK.same_answer)
+    assert {c["id"] for c in compared} == wrong  # the difference filter keeps the rest
+    scores = oracle_scores(compared, {g["id"]: g for g in gold}, task=TASK, flip_rate=0.0, seed=0)
+    accepted = select_replacements(compared, scores, n_labels=len(labels), alpha=0.15)
+    new = apply_replacements(labels, compared, accepted, round_name="r1")
+    changed = {a["id"] for a, b in zip(labels, new) if a["response"] != b["response"]}
+    assert changed == wrong
+    assert all(TASK.grade(lab["response"], g["response"]) for lab, g in zip(new, gold))
+    assert [(lab["id"], lab["prompt"]) for lab in new] == [(lab["id"], lab["prompt"]) for lab in labels]
+
+
+def test_cap_limits_replacements_to_the_highest_scores(planted):
+    gold, labels, proposals, wrong = planted
+    compared = find_compared(labels, proposals, same_answer=TASK.same_answer)
+    scores = [0.6 + 0.001 * i for i in range(len(compared))]
+    accepted = select_replacements(compared, scores, n_labels=100, alpha=0.05)
+    assert sum(accepted) == 5 and accepted[-5:] == [True] * 5
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_no_round_replaces_more_than_alpha(seed):
+    rng = random.Random(seed)
+    n = rng.randint(20, 400)
+    compared = [{"id": str(i)} for i in range(rng.randint(0, n))]
+    scores = [rng.random() for _ in compared]
+    for mode in ("feedback", "naive"):
+        accepted = select_replacements(compared, scores, n_labels=n, alpha=0.15, mode=mode, seed=seed)
+        assert sum(accepted) <= 0.15 * n
+        assert all(s > 0.5 for s, a in zip(scores, accepted) if a) or mode == "naive"
+
+
+def test_scores_at_or_below_one_half_never_win():
+    compared = [{"id": str(i)} for i in range(4)]
+    assert select_replacements(compared, [0.5, 0.2, 0.5, 0.0], n_labels=4, alpha=1.0) == [False] * 4
+
+
+def test_compared_scope_uses_the_reference_threshold():
+    rng = np.random.default_rng(0)
+    scores = rng.random(101).tolist()
+    compared = [{"id": str(i)} for i in range(101)]
+    threshold = max(0.5, float(np.quantile(scores, 0.85)))
+    assert reference_threshold(scores, alpha=0.15) == threshold
+    accepted = select_replacements(compared, scores, n_labels=10_000, alpha=0.15, alpha_scope="compared")
+    assert accepted == [s > threshold for s in scores]
+    assert reference_threshold([0.1, 0.2, 0.3], alpha=0.5) == 0.5
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(ValueError, match="refine.alpha"):
+        select_replacements([], [], n_labels=1, alpha=0.0)
+    with pytest.raises(ValueError, match="refine.alpha_scope"):
+        select_replacements([], [], n_labels=1, alpha=0.1, alpha_scope="all")

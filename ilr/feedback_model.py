@@ -7,15 +7,15 @@ refuse), so the classifier cannot learn a position bias.
 """
 from __future__ import annotations
 
-import dataclasses
 import random
 import tempfile
 
 import torch
 
-from ilr.checkpoints import bf16_supported, inference_dtype, save_causal_lm
+from ilr.checkpoints import inference_dtype, save_causal_lm
 from ilr.feedback import render_comparison
-from ilr.params import FeedbackModelParams, ParamsError
+from ilr.params import FeedbackModelParams
+from ilr.sft import check_fields, default_trainer_args
 
 
 def build_pairs(outputs: list[dict], gold: list[dict], *, n_pairs: int, seed: int) -> list[dict]:
@@ -39,13 +39,8 @@ def build_pairs(outputs: list[dict], gold: list[dict], *, n_pairs: int, seed: in
 def build_training_args(params: FeedbackModelParams, *, output_dir: str, seed: int):
     from transformers import TrainingArguments
 
-    names = {f.name for f in dataclasses.fields(TrainingArguments)}
-    unknown = sorted(set(params.args) - names)
-    if unknown:
-        raise ParamsError(f"feedback_model.args: unknown TrainingArguments field(s) {unknown}")
-    args = {"report_to": "none", "save_strategy": "no", "seed": seed, "data_seed": seed,
-            "bf16": bf16_supported(), "use_cpu": not torch.cuda.is_available(), **params.args}
-    return TrainingArguments(output_dir=output_dir, **args)
+    check_fields(TrainingArguments, params.args, "feedback_model.args")
+    return TrainingArguments(output_dir=output_dir, **{**default_trainer_args(seed), **params.args})
 
 
 def train_feedback_model(base: str, examples: list[dict], *, params: FeedbackModelParams,

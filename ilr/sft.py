@@ -17,7 +17,8 @@ from ilr.params import ParamsError, SftParams
 from ilr.tasks import Task
 
 
-def _check_fields(cls, values: dict, key: str) -> None:
+def check_fields(cls, values: dict, key: str) -> None:
+    """Refuse keys of a params section that are not fields of the library's config class."""
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
     if unknown:
@@ -30,10 +31,15 @@ def build_sft_config(sft: SftParams, *, output_dir: str, seed: int):
     without native bf16 (AVX2 only) bf16 autocast is ~20x slower than fp32."""
     from trl import SFTConfig
 
-    _check_fields(SFTConfig, sft.args, "sft.args")
-    args = {"report_to": "none", "save_strategy": "no", "seed": seed, "data_seed": seed,
-            "bf16": bf16_supported(), "use_cpu": not torch.cuda.is_available(), **sft.args}
-    return SFTConfig(output_dir=output_dir, **args)
+    check_fields(SFTConfig, sft.args, "sft.args")
+    return SFTConfig(output_dir=output_dir, **{**default_trainer_args(seed), **sft.args})
+
+
+def default_trainer_args(seed: int) -> dict:
+    """What every trainer here sets unless params say otherwise: seeded, no checkpoints or
+    trackers, bf16 only where the hardware computes in it, the CPU when there is no GPU."""
+    return {"report_to": "none", "save_strategy": "no", "seed": seed, "data_seed": seed,
+            "bf16": bf16_supported(), "use_cpu": not torch.cuda.is_available()}
 
 
 def build_lora_config(sft: SftParams):
@@ -42,7 +48,7 @@ def build_lora_config(sft: SftParams):
         return None
     from peft import LoraConfig
 
-    _check_fields(LoraConfig, sft.lora, "sft.lora")
+    check_fields(LoraConfig, sft.lora, "sft.lora")
     return LoraConfig(**{"task_type": "CAUSAL_LM", **sft.lora})
 
 

@@ -23,6 +23,14 @@ def test_params_yaml_builds_sft_and_lora_configs(tmp_path):
     for key, value in params.sft.args.items():
         assert getattr(config, key) == value, key
     assert config.seed == params.seed
+    from ilr.feedback_model import build_training_args
+
+    training = build_training_args(params.feedback_model, output_dir=str(tmp_path), seed=params.seed)
+    for key, value in params.feedback_model.args.items():
+        assert getattr(training, key) == value, key
+    supervisor = build_sft_config(params.sft.__class__(args=params.supervisor.args),
+                                  output_dir=str(tmp_path), seed=params.seed)
+    assert supervisor.num_train_epochs == params.supervisor.args["num_train_epochs"]
     lora = build_lora_config(params.sft.__class__(use_lora=True, lora=params.sft.lora))
     assert lora.r == params.sft.lora["r"] and lora.task_type == "CAUSAL_LM"
     assert build_lora_config(params.sft.__class__(use_lora=False)) is None
@@ -45,6 +53,11 @@ def _write(tmp_path, data) -> Path:
     ({"model": {"save_dtype": "int8"}}, r"model.save_dtype"),
     ({"seed": True}, r"seed: expected int"),
     ({"sft": []}, r"sft: expected a mapping"),
+    ({"supervise": {"kind": "crowd"}}, r"supervise.kind: 'crowd' is not allowed; choose one of \['model', 'noise', 'file'\]"),
+    ({"feedback": {"kind": "llm"}}, r"feedback.kind: 'llm' is not allowed; choose one of \['classifier', 'oracle', 'file'\]"),
+    ({"feedback": {"oracle": {"flip_rate": 1.5}}}, r"feedback.oracle.flip_rate: must be a probability in \[0, 1\]"),
+    ({"supervise": {"noise": {"error_rate": -0.1}}}, r"supervise.noise.error_rate: must be a probability"),
+    ({"supervisor": {"n_train": 0}}, r"supervisor.n_train: must be > 0"),
 ])
 def test_bad_params_name_the_key(tmp_path, data, message):
     with pytest.raises(ParamsError, match=message):

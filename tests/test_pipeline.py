@@ -93,8 +93,14 @@ def _dry_run_stages(repo, section, key, value):
 
 
 def test_changing_supervise_kind_reruns_only_what_depends_on_it(tiny_repo):
-    assert _dry_run_stages(tiny_repo, "supervise", "kind", "noise") == {
-        "supervise", "sft@r0", "evaluate@r0", "feedback"}
+    """Only `supervise` itself is out of date; the stages after it (sft@r0, evaluate@r0,
+    feedback) rerun only if its labels change, and the supervisor, the feedback model and the
+    gold-SFT model are untouched."""
+    assert _dry_run_stages(tiny_repo, "supervise", "kind", "noise") == {"supervise"}
+    downstream = _run(["dvc", "dag", "--outs", "--dot"], tiny_repo)
+    assert '"data/labels/r0.jsonl" -> "models/sft/r0"' in downstream
+    assert '"data/labels/r0.jsonl" -> "metrics/feedback.json"' in downstream
+    assert '"data/labels/r0.jsonl" -> "models/feedback"' not in downstream
 
 
 def test_changing_feedback_kind_reruns_only_the_feedback_stage(tiny_repo):

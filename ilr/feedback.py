@@ -120,10 +120,16 @@ def build_check_items(labels: list[dict], gold: list[dict], *, task: Task, n: in
 
 
 def measure_feedback(items: list[dict], scores: list[float]) -> dict:
-    """Feedback accuracy on items where gold decides (``want``: should the proposal win?)."""
+    """Feedback accuracy on items where gold decides (``want``: should the proposal win?).
+
+    ``n_labels`` counts the distinct labels behind the items: with both-order averaging a
+    classifier scores a label's two roles s and 1 - s, so they are right or wrong together and
+    the sampling error of the accuracy is that of ``n_labels`` trials, not ``n_items``.
+    """
     decided = [(i["want"], s) for i, s in zip(items, scores)]
     right = sum((s > 0.5) == want for want, s in decided)
     return {"accuracy": right / len(decided) if decided else None, "n_items": len(decided),
+            "n_labels": len({i["id"] for i in items}),
             "mean_score_wanted": _mean([s for w, s in decided if w]),
             "mean_score_unwanted": _mean([s for w, s in decided if not w])}
 

@@ -17,8 +17,9 @@ def main(argv=None):
     parser.add_argument("--supervisor", required=True, help="output JSONL of gold half A")
     args = parser.parse_args(argv)
     params = load_params(args.params)
-    print(json.dumps(write_gold_splits(params, train_out=args.train, test_out=args.test,
-                                             supervisor_out=args.supervisor)))
+    sizes = write_gold_splits(params, train_out=args.train, test_out=args.test,
+                              supervisor_out=args.supervisor)
+    print(json.dumps(sizes))
 
 
 if __name__ == "__main__":

@@ -55,6 +55,14 @@ def test_both_orders_are_really_reversed():
     assert reverse.index("new answer") < reverse.index("old answer")
 
 
+def test_both_order_scores_of_the_two_roles_sum_to_one(gold, noisy):
+    """Why metrics/feedback.json reports n_labels: the two roles of a label are not independent."""
+    items = build_check_items(noisy, gold, task=TASK, n=10, seed=0)
+    scores = score_both_orders(items, lambda texts: [(len(t) % 7) / 7 for t in texts])
+    for a, b in zip(scores[::2], scores[1::2]):
+        assert a + b == pytest.approx(1.0)
+
+
 def test_a_judge_that_reads_content_is_kept():
     def accept(texts):  # accepts (B) iff (B) ends in the right answer 7
         return [1.0 if t.split("Answer (B):")[1].split("\n")[0].strip().endswith("7") else 0.0 for t in texts]
@@ -68,7 +76,9 @@ def test_oracle_accuracy_is_one_minus_flip_rate(gold, noisy, flip_rate):
     items = build_check_items(noisy, gold, task=TASK, n=1000, seed=0)
     assert len(items) == 2 * sum(lab["error"] is not None for lab in noisy)
     scores = oracle_scores(items, {g["id"]: g for g in gold}, task=TASK, flip_rate=flip_rate, seed=3)
-    acc = measure_feedback(items, scores)["accuracy"]
+    measured = measure_feedback(items, scores)
+    assert measured["n_labels"] * 2 == measured["n_items"] == len(items)
+    acc = measured["accuracy"]
     se = math.sqrt(flip_rate * (1 - flip_rate) / len(items)) or 1e-9
     assert abs(acc - (1 - flip_rate)) <= max(3 * se, 1e-9)
 

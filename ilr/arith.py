@@ -24,7 +24,8 @@ _STEP_TEXT = {
     "*": ["Then {name}'s pile of {item} becomes {x} times as large.",
           "{name} ends up with {x} times as many {item} as before."],
 }
-_LINE = re.compile(r"(-?\d+)\s*([-+*])\s*(-?\d+)\s*=\s*(-?\d+)")
+# one written step of a worked solution, ``a op b = c`` (also used by the noise model)
+EQUATION = re.compile(r"(-?\d+)\s*([-+*])\s*(-?\d+)\s*=\s*(-?\d+)")
 
 
 @dataclass(frozen=True)
@@ -92,4 +93,4 @@ def generate_records(spec: ArithSpec, *, n: int, seed: int, split: str,
 
 def parse_solution_lines(response: str) -> list[tuple[int, str, int, int]]:
     """The ``(a, op, b, c)`` equations written in a solution, in order."""
-    return [(int(a), op, int(b), int(c)) for a, op, b, c in _LINE.findall(response)]
+    return [(int(a), op, int(b), int(c)) for a, op, b, c in EQUATION.findall(response)]

@@ -87,13 +87,3 @@ def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> None:
 def write_json(path: str | os.PathLike, data: dict) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def read_json(path: str | os.PathLike) -> dict:
-    path = Path(path)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataFileError(f"{path}: file not found") from None
-    except json.JSONDecodeError as e:
-        raise DataFileError(f"{path}:{e.lineno}: malformed JSON ({e.msg})") from None

@@ -19,11 +19,10 @@ import random
 import re
 from collections import Counter
 
-from ilr.arith import OPS
+from ilr.arith import EQUATION, OPS
 from ilr.grading import extract_answer
 
 KINDS = ("slip", "wrong_op", "misread")
-_LINE = re.compile(r"(-?\d+) ([-+*]) (-?\d+) = (-?\d+)")
 
 
 def _nearby(rng: random.Random, value: int) -> int:
@@ -35,7 +34,7 @@ def _nearby(rng: random.Random, value: int) -> int:
 def _corrupt_lines(rng: random.Random, response: str, kind: str) -> str | None:
     """One mistake in a consistent ``a op b = c`` line, carried through the lines that use its
     result and into the ``####`` answer; None when the text has no such line."""
-    lines = list(_LINE.finditer(response))
+    lines = list(EQUATION.finditer(response))
     steps = [[int(m[1]), m[2], int(m[3]), int(m[4])] for m in lines]
     consistent = [i for i, (a, op, b, c) in enumerate(steps) if OPS[op](a, b) == c]
     if not consistent:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ilr import grading
-from ilr.arith import ArithSpec, generate_records
+from ilr.arith import generate_records
 from ilr.io import DataFileError, read_jsonl
 
 TASKS = ("arith", "gsm8k")
@@ -109,5 +109,3 @@ def load_gold_records(task_params, *, seed: int) -> dict[str, list[dict]]:
 def task_from_params(task_params) -> Task:
     return Task(name=task_params.name, system_prompt=task_params.system_prompt)
 
-
-__all__ = ["ArithSpec", "Task", "TASKS", "load_gold_records", "task_from_params"]

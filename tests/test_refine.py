@@ -7,8 +7,8 @@ from ilr.arith import ArithSpec, generate_records
 from ilr.feedback import oracle_scores
 from ilr.noise import corrupt_records
 from ilr.params import TaskParams
-from ilr.refine import (apply_replacements, find_compared, reference_threshold,
-                        select_replacements)
+from ilr.refine import (apply_replacements, build_audit, find_compared, measure_round,
+                        reference_threshold, select_replacements)
 from ilr.tasks import task_from_params
 
 TASK = task_from_params(TaskParams())
@@ -79,3 +79,23 @@ def test_bad_options_are_refused():
         select_replacements([], [], n_labels=1, alpha=0.0)
     with pytest.raises(ValueError, match="refine.alpha_scope"):
         select_replacements([], [], n_labels=1, alpha=0.1, alpha_scope="all")
+
+
+def test_audit_and_round_metrics_count_fixes_and_breaks(planted):
+    gold, labels, proposals, wrong = planted
+    gold_by_id = {g["id"]: g for g in gold}
+    broken_id = next(lab["id"] for lab in labels if lab["id"] not in wrong)
+    proposals = {**proposals, broken_id: "#### -1"}  # a wrong proposal for a correct label
+    compared = find_compared(labels, proposals, same_answer=TASK.same_answer)
+    scores = [0.9] * len(compared)  # a feedback that accepts everything
+    accepted = select_replacements(compared, scores, n_labels=len(labels), alpha=1.0)
+    audit = build_audit(compared, scores, accepted, gold_by_id=gold_by_id, grade=TASK.grade)
+    assert {a["id"] for a in audit} == wrong | {broken_id}
+    row = next(a for a in audit if a["id"] == broken_id)
+    assert row == {"id": broken_id, "old": row["old"], "new": "#### -1", "score": 0.9,
+                   "accepted": True, "old_correct": True, "new_correct": False}
+    metrics = measure_round(audit, n_labels=len(labels))
+    assert metrics["n_compared"] == metrics["n_replaced"] == len(wrong) + 1
+    assert metrics["n_fixed"] == len(wrong) and metrics["n_broken"] == 1
+    assert metrics["replacement_precision"] == pytest.approx(len(wrong) / (len(wrong) + 1))
+    assert metrics["share_replaced"] == pytest.approx((len(wrong) + 1) / len(labels))

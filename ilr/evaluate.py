@@ -31,3 +31,11 @@ def evaluate_model(model, tokenizer, task: Task, records: list[dict], *,
     responses = generate_responses(model, tokenizer, conversations, params=params, seed=seed,
                                    desc="evaluate")
     return score_predictions(task, records, responses)
+
+
+def build_round_metrics(test_metrics: dict, label_metrics: dict) -> dict:
+    """A round's record: the round model's test accuracy beside its labels' metrics."""
+    return {"test_accuracy": test_metrics["accuracy"], "n_test": test_metrics["n"],
+            "test_parseable": test_metrics["parseable"],
+            **{k: v for k, v in label_metrics.items() if k not in ("n", "parseable")},
+            "n_labels": label_metrics["n"], "label_parseable": label_metrics["parseable"]}

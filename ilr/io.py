@@ -37,7 +37,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def read_jsonl(path: str | os.PathLike, *, required: Iterable[str] = ()) -> list[dict]:
+def read_jsonl(path: str | os.PathLike, *, required: Iterable[str] = (),
+               allow_empty: bool = False) -> list[dict]:
     """Read a JSONL file of objects; every record must hold the ``required`` fields."""
     path = Path(path)
     if not path.is_file():
@@ -61,7 +62,7 @@ def read_jsonl(path: str | os.PathLike, *, required: Iterable[str] = ()) -> list
                 raise DataFileError(f"{path}:{lineno}: missing field(s) {missing}; "
                                     f"each record needs {list(required)}")
             records.append(record)
-    if not records:
+    if not records and not allow_empty:
         raise DataFileError(f"{path}: empty file; expected one JSON object per line")
     return records
 
@@ -87,3 +88,27 @@ def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> None:
 def write_json(path: str | os.PathLike, data: dict) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    """Read a JSON object (a metrics file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(f"{path}: file not found")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise DataFileError(f"{path}:{e.lineno}: malformed JSON ({e.msg})") from None
+    if not isinstance(data, dict):
+        raise DataFileError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def write_csv(path: str | os.PathLike, rows: list[dict], *, fields: list[str]) -> None:
+    """A CSV with a header of ``fields`` (missing values left empty), for ``dvc plots``."""
+    import csv
+
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)

@@ -7,6 +7,7 @@ fields and ``sft.lora`` are ``peft.LoraConfig`` fields (checked where they are b
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +111,25 @@ class FeedbackParams:
 
 
 @dataclass(frozen=True)
+class RoundParams:
+    """One refinement round: the label version it starts from and how it replaces labels."""
+    prev: str = "r0"
+    mode: str = "feedback"  # feedback (ILR) | naive (the ablation: proposals replace, no feedback)
+
+
+@dataclass(frozen=True)
+class ProposeParams:
+    """Cross-labeling: the two half models (the ``sft`` recipe) and how they write proposals."""
+    generation: GenerationParams = field(default_factory=GenerationParams)
+
+
+@dataclass(frozen=True)
+class RefineParams:
+    alpha: float = 0.15  # cap on replacements per round
+    alpha_scope: str = "dataset"  # dataset (share of all labels) | compared (the reference code)
+
+
+@dataclass(frozen=True)
 class Params:
     seed: int = 0
     model: ModelParams = field(default_factory=ModelParams)
@@ -120,16 +140,51 @@ class Params:
     supervise: SuperviseParams = field(default_factory=SuperviseParams)
     feedback_model: FeedbackModelParams = field(default_factory=FeedbackModelParams)
     feedback: FeedbackParams = field(default_factory=FeedbackParams)
+    rounds: typing.Dict[str, RoundParams] = field(default_factory=dict)
+    propose: ProposeParams = field(default_factory=ProposeParams)
+    refine: RefineParams = field(default_factory=RefineParams)
+
+    def __post_init__(self):
+        check_rounds(self.rounds)
+
+
+ROUND_ZERO = "r0"  # the supervisor's labels, data/labels/r0.jsonl
+
+
+def check_rounds(rounds: dict) -> None:
+    """Every round starts from r0 or another round, names are plain and no chain loops."""
+    for name, item in rounds.items():
+        if not re.fullmatch(r"[A-Za-z0-9_]+", name) or name in (ROUND_ZERO, "gold"):
+            raise ValueError(f"rounds.{name}: a round name must be letters, digits or _ and not "
+                             f"{ROUND_ZERO!r} or 'gold' (it names data/labels/<name>.jsonl)")
+        if item.prev != ROUND_ZERO and item.prev not in rounds:
+            raise ValueError(f"rounds.{name}.prev: {item.prev!r} is neither {ROUND_ZERO!r} nor a "
+                             f"round; choose one of {[ROUND_ZERO, *rounds]}")
+    for name in rounds:
+        round_depth(rounds, name)
+
+
+def round_depth(rounds: dict, name: str) -> int:
+    """How many rounds lie between ``name`` and r0 (r1 after r0 is 1)."""
+    depth, seen = 0, set()
+    while name != ROUND_ZERO:
+        if name in seen:
+            raise ValueError(f"rounds.{name}.prev: the rounds {sorted(seen)} form a loop")
+        seen.add(name)
+        name, depth = rounds[name].prev, depth + 1
+    return depth
 
 
 _CHOICES = {"model.save_dtype": ("bfloat16", "float16", "float32"),
             "task.name": ("arith", "gsm8k"),
             "supervise.kind": ("model", "noise", "file"),
-            "feedback.kind": ("classifier", "oracle", "file")}
+            "feedback.kind": ("classifier", "oracle", "file"),
+            "refine.alpha_scope": ("dataset", "compared")}
 _POSITIVE = {"task.n_train", "task.n_test", "task.n_supervisor", "evaluate.batch_size",
              "evaluate.max_new_tokens", "supervisor.n_train", "supervisor.generation.batch_size",
              "supervisor.generation.max_new_tokens", "feedback_model.n_pairs",
-             "feedback_model.max_length", "feedback.batch_size", "feedback.n_check"}
+             "feedback_model.max_length", "feedback.batch_size", "feedback.n_check",
+             "propose.generation.batch_size", "propose.generation.max_new_tokens"}
 _PROBABILITIES = {"supervise.noise.error_rate", "feedback.oracle.flip_rate"}
 
 
@@ -141,6 +196,11 @@ def _check_value(value, hint, key: str):
         hint = next(a for a in typing.get_args(hint) if a is not type(None))
     if dataclasses.is_dataclass(hint):
         return build_section(hint, value, key)
+    if origin is dict and dataclasses.is_dataclass(typing.get_args(hint)[1]):  # named sections
+        if not isinstance(value, dict):
+            raise ParamsError(f"{key}: expected a mapping of names to sections, got {value!r}")
+        return {str(k): build_section(typing.get_args(hint)[1], v, f"{key}.{k}")
+                for k, v in value.items()}
     expected = {int: (int,), float: (int, float), str: (str,), bool: (bool,),
                 list: (list,), dict: (dict,)}[hint]
     if isinstance(value, bool) and hint is not bool or not isinstance(value, expected):
@@ -149,6 +209,10 @@ def _check_value(value, hint, key: str):
         raise ParamsError(f"{key}: {value!r} is not allowed; choose one of {list(_CHOICES[key])}")
     if key in _POSITIVE and value <= 0:
         raise ParamsError(f"{key}: must be > 0, got {value!r}")
+    if key == "refine.alpha" and not 0 < value <= 1:
+        raise ParamsError(f"refine.alpha: must be in (0, 1] (a share of the labels), got {value!r}")
+    if key.startswith("rounds.") and key.endswith(".mode") and value not in ("feedback", "naive"):
+        raise ParamsError(f"{key}: {value!r} is not allowed; choose one of ['feedback', 'naive']")
     if key in _PROBABILITIES and not 0 <= value <= 1:
         raise ParamsError(f"{key}: must be a probability in [0, 1], got {value!r}")
     return float(value) if hint is float else value

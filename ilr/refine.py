@@ -40,7 +40,7 @@ def reference_threshold(scores: list[float], *, alpha: float) -> float:
 
 def select_replacements(compared: list[dict], scores: list[float] | None, *, n_labels: int,
                         alpha: float, alpha_scope: str = "dataset", mode: str = "feedback",
-                        seed: int = 0) -> list[bool]:
+                        seed: int | str = 0) -> list[bool]:
     """For each compared item, whether its proposal replaces the label."""
     if not 0.0 < alpha <= 1.0:
         raise ValueError(f"refine.alpha must be in (0, 1], got {alpha}")
@@ -96,3 +96,28 @@ def measure_round(audit: list[dict], *, n_labels: int) -> dict:
                                       / len(judged)) if judged else None,
             "n_fixed": sum(bool(a["new_correct"] and not a["old_correct"]) for a in judged),
             "n_broken": sum(bool(a["old_correct"] and not a["new_correct"]) for a in judged)}
+
+
+def refine_round(labels: list[dict], proposals: list[dict], *, same_answer, score, grade,
+                 gold: list[dict], alpha: float, alpha_scope: str = "dataset",
+                 mode: str = "feedback", seed: int = 0,
+                 round_name: str) -> tuple[list[dict], list[dict], dict]:
+    """One round of refinement: ``(new labels, audit records, round counts)``.
+
+    ``proposals`` are ``{id, proposal}`` records for these labels' ids; ``score(items)`` gives
+    the feedback's preference for each compared item's proposal (not called in naive mode).
+    """
+    by_id = {p["id"]: p["proposal"] for p in proposals}
+    missing = [lab["id"] for lab in labels if lab["id"] not in by_id]
+    if missing:
+        raise ValueError(f"{len(missing)} label(s) have no proposal, e.g. {missing[:5]}; the "
+                         "proposals must come from the same label version")
+    compared = find_compared(labels, by_id, same_answer=same_answer)
+    scores = (score(compared) if compared else []) if mode == "feedback" else None
+    accepted = select_replacements(compared, scores, n_labels=len(labels), alpha=alpha,
+                                   alpha_scope=alpha_scope, mode=mode,
+                                   seed=f"{seed}/{round_name}")
+    new = apply_replacements(labels, compared, accepted, round_name=round_name)
+    audit = build_audit(compared, scores, accepted, gold_by_id={g["id"]: g for g in gold},
+                        grade=grade)
+    return new, audit, {"mode": mode, **measure_round(audit, n_labels=len(labels))}

@@ -6,8 +6,8 @@ import argparse
 import json
 
 from ilr.checkpoints import inference_dtype, load_causal_lm, load_tokenizer
-from ilr.evaluate import evaluate_model
-from ilr.io import read_records, write_json, write_jsonl
+from ilr.evaluate import build_round_metrics, evaluate_model
+from ilr.io import read_json, read_records, write_json, write_jsonl
 from ilr.params import load_params
 from ilr.tasks import task_from_params
 
@@ -19,6 +19,8 @@ def main(argv=None):
     parser.add_argument("--test", required=True, help="JSONL of gold test records")
     parser.add_argument("--metrics", required=True, help="output metrics JSON")
     parser.add_argument("--predictions", required=True, help="output per-example JSONL")
+    parser.add_argument("--label-metrics", help="a round's label metrics JSON, merged into "
+                        "--metrics as that round's record")
     args = parser.parse_args(argv)
     params = load_params(args.params)
     records = read_records(args.test, required=("id", "prompt", "response"))
@@ -26,6 +28,8 @@ def main(argv=None):
     predictions, metrics = evaluate_model(model, load_tokenizer(args.model),
                                           task_from_params(params.task), records,
                                           params=params.evaluate, seed=params.seed)
+    if args.label_metrics:
+        metrics = build_round_metrics(metrics, read_json(args.label_metrics))
     write_jsonl(args.predictions, predictions)
     write_json(args.metrics, metrics)
     print(json.dumps(metrics))

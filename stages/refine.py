@@ -1,0 +1,50 @@
+"""DVC stage `refine@<round>`: the difference filter, comparison feedback and the capped
+decision rule; writes the next label version, its audit log and its label metrics.
+
+    python -m stages.refine --params params.yaml --round r1 --labels data/labels/r0.jsonl --proposals data/proposals/r1.jsonl --gold data/gold/train.jsonl --classifier models/feedback --out data/labels/r1.jsonl --audit data/audit/r1.jsonl --metrics metrics/labels/r1.json
+"""
+import argparse
+import json
+
+from ilr.feedback import score_items
+from ilr.io import read_records, write_json, write_jsonl
+from ilr.params import load_params
+from ilr.refine import refine_round
+from ilr.supervise import measure_labels
+from ilr.tasks import task_from_params
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--round", required=True, help="the round's name in params `rounds`")
+    parser.add_argument("--labels", required=True, help="JSONL of the labels this round refines")
+    parser.add_argument("--proposals", required=True, help="JSONL of {id, proposal}")
+    parser.add_argument("--gold", required=True, help="JSONL of the student's gold records")
+    parser.add_argument("--classifier", help="classifier folder (feedback.kind: classifier)")
+    parser.add_argument("--out", required=True, help="output JSONL of the refined labels")
+    parser.add_argument("--audit", required=True, help="output JSONL, one line per compared item")
+    parser.add_argument("--metrics", required=True, help="output JSON label metrics")
+    args = parser.parse_args(argv)
+    params = load_params(args.params)
+    if args.round not in params.rounds:
+        parser.error(f"--round {args.round}: not in {args.params} rounds {list(params.rounds)}")
+    task = task_from_params(params.task)
+    gold = read_records(args.gold, required=("id", "prompt", "response"))
+    labels = read_records(args.labels, required=("id", "prompt", "response"))
+    proposals = read_records(args.proposals, required=("id", "proposal"))
+    new, audit, counts = refine_round(
+        labels, proposals, same_answer=task.same_answer, grade=task.grade, gold=gold,
+        score=lambda items: score_items(items, params=params.feedback, task=task, gold=gold,
+                                        seed=params.seed, classifier=args.classifier),
+        alpha=params.refine.alpha, alpha_scope=params.refine.alpha_scope,
+        mode=params.rounds[args.round].mode, seed=params.seed, round_name=args.round)
+    metrics = {**measure_labels(new, gold, task=task), "round": args.round, **counts}
+    write_jsonl(args.out, new)
+    write_jsonl(args.audit, audit)
+    write_json(args.metrics, metrics)
+    print(json.dumps(metrics))
+
+
+if __name__ == "__main__":
+    main()

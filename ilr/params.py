@@ -130,6 +130,14 @@ class RefineParams:
 
 
 @dataclass(frozen=True)
+class QualityParams:
+    """The data-quality gate every label version passes (``ilr.quality``)."""
+    min_parseable: float = 0.9  # share with a final answer; below it is a warning
+    min_response_chars: int = 1
+    max_response_chars: int = 4000
+
+
+@dataclass(frozen=True)
 class Params:
     seed: int = 0
     model: ModelParams = field(default_factory=ModelParams)
@@ -143,6 +151,7 @@ class Params:
     rounds: typing.Dict[str, RoundParams] = field(default_factory=dict)
     propose: ProposeParams = field(default_factory=ProposeParams)
     refine: RefineParams = field(default_factory=RefineParams)
+    quality: QualityParams = field(default_factory=QualityParams)
 
     def __post_init__(self):
         check_rounds(self.rounds)
@@ -184,8 +193,10 @@ _POSITIVE = {"task.n_train", "task.n_test", "task.n_supervisor", "evaluate.batch
              "evaluate.max_new_tokens", "supervisor.n_train", "supervisor.generation.batch_size",
              "supervisor.generation.max_new_tokens", "feedback_model.n_pairs",
              "feedback_model.max_length", "feedback.batch_size", "feedback.n_check",
-             "propose.generation.batch_size", "propose.generation.max_new_tokens"}
-_PROBABILITIES = {"supervise.noise.error_rate", "feedback.oracle.flip_rate"}
+             "propose.generation.batch_size", "propose.generation.max_new_tokens",
+             "quality.min_response_chars", "quality.max_response_chars"}
+_PROBABILITIES = {"supervise.noise.error_rate", "feedback.oracle.flip_rate",
+                  "quality.min_parseable"}
 
 
 def _check_value(value, hint, key: str):

@@ -6,14 +6,19 @@ from ilr.params import Params
 from ilr.tasks import load_gold_records
 
 
-def write_gold_splits(params: Params, *, train_out: str, test_out: str,
-                      supervisor_out: str) -> dict[str, int]:
-    """Write the gold splits: the student's training prompts (half B), the test set, and the
-    supervisor's half A; returns the size of each split."""
+def build_gold_splits(params: Params) -> dict[str, list[dict]]:
+    """The gold splits: the student's training prompts (half B), the test set, and the
+    supervisor's half A."""
     splits = load_gold_records(params.task, seed=params.seed)
     ids = [r["id"] for split in splits.values() for r in split]
     if len(set(ids)) != len(ids):
         raise ValueError("task produced duplicate ids; ids must be unique across splits")
+    return splits
+
+
+def write_gold_splits(splits: dict[str, list[dict]], *, train_out: str, test_out: str,
+                      supervisor_out: str) -> dict[str, int]:
+    """Write the gold splits; returns the size of each."""
     write_jsonl(train_out, splits["train"])
     write_jsonl(test_out, splits["test"])
     write_jsonl(supervisor_out, splits["supervisor"])

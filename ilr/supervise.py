@@ -6,7 +6,7 @@ human-written, checked against the gold prompts).
 """
 from __future__ import annotations
 
-from ilr.io import DataFileError, read_records
+from ilr.io import DataFileError, read_jsonl
 from ilr.noise import corrupt_records
 from ilr.params import Params
 from ilr.tasks import Task
@@ -14,10 +14,11 @@ from ilr.tasks import Task
 
 def read_label_file(path: str, gold: list[dict]) -> list[dict]:
     """User demonstrations ``{id, response[, prompt]}``; ids must be gold training ids and a
-    given prompt must match the gold prompt."""
-    records = read_records(path, required=("id", "response"))
+    given prompt must match the gold prompt. Duplicate and missing ids are left to the quality
+    gate, which names them."""
+    records = read_jsonl(path, required=("id", "response"))
     by_id = {r["id"]: r for r in gold}
-    unknown = [r["id"] for r in records if r["id"] not in by_id]
+    unknown = [r["id"] for r in records if not isinstance(r["id"], str) or r["id"] not in by_id]
     if unknown:
         raise DataFileError(f"{path}: {len(unknown)} id(s) are not among the gold training "
                             f"prompts, e.g. {unknown[:5]}; use the ids of data/gold/train.jsonl")

@@ -1,12 +1,15 @@
 """DVC stage `prepare`: gold train/test records of the configured task, with stable ids.
 
-    python -m stages.prepare --params params.yaml --train data/gold/train.jsonl --test data/gold/test.jsonl --supervisor data/gold/supervisor.jsonl
+    python -m stages.prepare --params params.yaml --train data/gold/train.jsonl --test data/gold/test.jsonl --supervisor data/gold/supervisor.jsonl --quality metrics/quality/gold.json
 """
 import argparse
 import json
 
+from ilr.io import write_json
 from ilr.params import load_params
-from ilr.prepare import write_gold_splits
+from ilr.prepare import build_gold_splits, write_gold_splits
+from ilr.quality import check_label_version
+from ilr.tasks import task_from_params
 
 
 def main(argv=None):
@@ -15,10 +18,15 @@ def main(argv=None):
     parser.add_argument("--train", required=True, help="output JSONL of gold training records")
     parser.add_argument("--test", required=True, help="output JSONL of gold test records")
     parser.add_argument("--supervisor", required=True, help="output JSONL of gold half A")
+    parser.add_argument("--quality", required=True, help="output JSON of the gold labels' gate")
     args = parser.parse_args(argv)
     params = load_params(args.params)
-    sizes = write_gold_splits(params, train_out=args.train, test_out=args.test,
+    splits = build_gold_splits(params)
+    quality = check_label_version(splits["train"], splits["train"], version="gold",
+                                  task=task_from_params(params.task), quality=params.quality)
+    sizes = write_gold_splits(splits, train_out=args.train, test_out=args.test,
                               supervisor_out=args.supervisor)
+    write_json(args.quality, quality)
     print(json.dumps(sizes))
 
 

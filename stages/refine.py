@@ -1,7 +1,7 @@
 """DVC stage `refine@<round>`: the difference filter, comparison feedback and the capped
 decision rule; writes the next label version, its audit log and its label metrics.
 
-    python -m stages.refine --params params.yaml --round r1 --labels data/labels/r0.jsonl --proposals data/proposals/r1.jsonl --gold data/gold/train.jsonl --classifier models/feedback --out data/labels/r1.jsonl --audit data/audit/r1.jsonl --metrics metrics/labels/r1.json
+    python -m stages.refine --params params.yaml --round r1 --labels data/labels/r0.jsonl --proposals data/proposals/r1.jsonl --gold data/gold/train.jsonl --classifier models/feedback --out data/labels/r1.jsonl --audit data/audit/r1.jsonl --metrics metrics/labels/r1.json --quality metrics/quality/r1.json
 """
 import argparse
 import json
@@ -9,6 +9,7 @@ import json
 from ilr.feedback import score_items
 from ilr.io import read_records, write_json, write_jsonl
 from ilr.params import load_params
+from ilr.quality import check_label_version
 from ilr.refine import refine_round
 from ilr.supervise import measure_labels
 from ilr.tasks import task_from_params
@@ -25,6 +26,7 @@ def main(argv=None):
     parser.add_argument("--out", required=True, help="output JSONL of the refined labels")
     parser.add_argument("--audit", required=True, help="output JSONL, one line per compared item")
     parser.add_argument("--metrics", required=True, help="output JSON label metrics")
+    parser.add_argument("--quality", required=True, help="output JSON of the new labels' gate")
     args = parser.parse_args(argv)
     params = load_params(args.params)
     if args.round not in params.rounds:
@@ -39,10 +41,14 @@ def main(argv=None):
                                         seed=params.seed, classifier=args.classifier),
         alpha=params.refine.alpha, alpha_scope=params.refine.alpha_scope,
         mode=params.rounds[args.round].mode, seed=params.seed, round_name=args.round)
+    quality = check_label_version(new, gold, version=args.round, task=task,
+                                  quality=params.quality, previous=labels,
+                                  alpha=params.refine.alpha, path=args.out)
     metrics = {**measure_labels(new, gold, task=task), "round": args.round, **counts}
     write_jsonl(args.out, new)
     write_jsonl(args.audit, audit)
     write_json(args.metrics, metrics)
+    write_json(args.quality, quality)
     print(json.dumps(metrics))
 
 

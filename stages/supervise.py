@@ -1,12 +1,13 @@
 """DVC stage `supervise`: round-0 labels for the student's prompts from the configured supervisor.
 
-    python -m stages.supervise --params params.yaml --gold data/gold/train.jsonl --supervisor models/supervisor --out data/labels/r0.jsonl --metrics metrics/labels/r0.json
+    python -m stages.supervise --params params.yaml --gold data/gold/train.jsonl --supervisor models/supervisor --out data/labels/r0.jsonl --metrics metrics/labels/r0.json --quality metrics/quality/r0.json
 """
 import argparse
 import json
 
 from ilr.io import read_records, write_json, write_jsonl
 from ilr.params import load_params
+from ilr.quality import check_label_version
 from ilr.supervise import measure_labels, supervise_labels
 from ilr.tasks import task_from_params
 
@@ -18,14 +19,19 @@ def main(argv=None):
     parser.add_argument("--supervisor", help="supervisor model folder (supervise.kind: model)")
     parser.add_argument("--out", required=True, help="output JSONL of labels")
     parser.add_argument("--metrics", required=True, help="output JSON label metrics")
+    parser.add_argument("--quality", required=True, help="output JSON of the labels' gate")
     args = parser.parse_args(argv)
     params = load_params(args.params)
     task = task_from_params(params.task)
     gold = read_records(args.gold, required=("id", "prompt", "response"))
     labels, report = supervise_labels(gold, task=task, params=params, supervisor=args.supervisor)
+    quality = check_label_version(labels, gold, version="r0", task=task, quality=params.quality,
+                                  path=(params.supervise.file.path if params.supervise.kind == "file"
+                                        else args.out))
     metrics = {**measure_labels(labels, gold, task=task), "supervise": report}
     write_jsonl(args.out, labels)
     write_json(args.metrics, metrics)
+    write_json(args.quality, quality)
     print(json.dumps(metrics))
 
 

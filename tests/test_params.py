@@ -58,6 +58,15 @@ def _write(tmp_path, data) -> Path:
     ({"feedback": {"oracle": {"flip_rate": 1.5}}}, r"feedback.oracle.flip_rate: must be a probability in \[0, 1\]"),
     ({"supervise": {"noise": {"error_rate": -0.1}}}, r"supervise.noise.error_rate: must be a probability"),
     ({"supervisor": {"n_train": 0}}, r"supervisor.n_train: must be > 0"),
+    ({"refine": {"alpha": 0.0}}, r"refine.alpha: must be in \(0, 1\]"),
+    ({"refine": {"alpha": 1.5}}, r"refine.alpha: must be in \(0, 1\]"),
+    ({"refine": {"alpha_scope": "all"}}, r"refine.alpha_scope: 'all' is not allowed; choose one of \['dataset', 'compared'\]"),
+    ({"rounds": {"r1": {"prev": "r9"}}}, r"rounds.r1.prev: 'r9' is neither 'r0' nor a round"),
+    ({"rounds": {"r1": {"prev": "r2"}, "r2": {"prev": "r1"}}}, r"form a loop"),
+    ({"rounds": {"r1": {"mode": "greedy"}}}, r"rounds.r1.mode: 'greedy' is not allowed; choose one of \['feedback', 'naive'\]"),
+    ({"rounds": {"r1": {"prev": "r0", "alpha": 0.2}}}, r"unknown key\(s\) \['rounds.r1.alpha'\]"),
+    ({"rounds": {"gold": {"prev": "r0"}}}, r"rounds.gold: a round name"),
+    ({"rounds": ["r1", "r2"]}, r"rounds: expected a mapping of names to sections"),
 ])
 def test_bad_params_name_the_key(tmp_path, data, message):
     with pytest.raises(ParamsError, match=message):
@@ -77,3 +86,13 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("task: [unclosed\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(bad)
+
+
+def test_rounds_chain_from_r0():
+    from ilr.params import round_depth
+
+    params = load_params(REPO / "params.yaml")
+    assert {name: round_depth(params.rounds, name) for name in params.rounds} == {
+        "r1": 1, "r2": 2, "r3": 3, "n1": 1, "n2": 2, "n3": 3}
+    assert {params.rounds[n].mode for n in ("r1", "r2", "r3")} == {"feedback"}
+    assert {params.rounds[n].mode for n in ("n1", "n2", "n3")} == {"naive"}

@@ -41,12 +41,22 @@ def tiny_repo(tmp_path_factory):
     params["feedback_model"].update(n_pairs=4, max_length=256)
     params["feedback_model"]["args"].update(max_steps=2, per_device_train_batch_size=4)
     params["feedback"].update(n_check=4)
+    params["rounds"] = ROUNDS
+    params["propose"]["generation"].update(max_new_tokens=16, batch_size=8)
+    params["refine"]["alpha"] = 0.25  # at most 2 of the 8 labels per round
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(["git", "init", "-q"], root)
     _run(["git", "add", "-A"], root)
     _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], root)
+    # one round's stage first: it must pull in only what it needs
+    first = _run(["dvc", "repro", "refine@r2"], root)
+    (root / ".first-repro.log").write_text(first)
     _run(["dvc", "repro"], root)
     return root
+
+
+ROUNDS = {"r1": {"prev": "r0", "mode": "feedback"}, "r2": {"prev": "r1", "mode": "feedback"},
+          "n1": {"prev": "r0", "mode": "naive"}}
 
 
 def _read(path):
@@ -103,8 +113,9 @@ def test_changing_supervise_kind_reruns_only_what_depends_on_it(tiny_repo):
     assert '"data/labels/r0.jsonl" -> "models/feedback"' not in downstream
 
 
-def test_changing_feedback_kind_reruns_only_the_feedback_stage(tiny_repo):
-    assert _dry_run_stages(tiny_repo, "feedback", "kind", "oracle") == {"feedback"}
+def test_changing_feedback_kind_reruns_only_the_feedback_and_refine_stages(tiny_repo):
+    assert _dry_run_stages(tiny_repo, "feedback", "kind", "oracle") == {
+        "feedback", *(f"refine@{name}" for name in ROUNDS)}
 
 
 def test_sft_changed_the_model(tiny_repo):
@@ -133,3 +144,70 @@ def test_models_are_not_stored_twice(tiny_repo):
     """The cache links into the workspace (hardlink), so a model costs its size once."""
     weights = tiny_repo / "models/base/model.safetensors"
     assert weights.stat().st_nlink == 2 or weights.is_symlink()
+
+
+def _stages_run(log):
+    return set(re.findall(r"Running stage '([^']+)'", log))
+
+
+def test_one_rounds_stage_runs_only_what_it_needs(tiny_repo):
+    ran = _stages_run((tiny_repo / ".first-repro.log").read_text())
+    assert ran == {"base_model", "prepare", "supervisor", "supervise", "feedback_model",
+                   "propose@r1", "refine@r1", "propose@r2", "refine@r2"}
+
+
+def test_every_round_writes_labels_audit_and_metrics(tiny_repo):
+    r0 = _read(tiny_repo / "data/labels/r0.jsonl")
+    for name, item in ROUNDS.items():
+        labels = _read(tiny_repo / f"data/labels/{name}.jsonl")
+        assert [(lab["id"], lab["prompt"]) for lab in labels] == [(lab["id"], lab["prompt"]) for lab in r0]
+        proposals = _read(tiny_repo / f"data/proposals/{name}.jsonl")
+        assert {p["id"] for p in proposals} == {lab["id"] for lab in r0}
+        audit = (tiny_repo / f"data/audit/{name}.jsonl").read_text().splitlines()
+        metrics = json.loads((tiny_repo / f"metrics/rounds/{name}.json").read_text())
+        assert metrics["n_compared"] == len(audit) and metrics["mode"] == item["mode"]
+        assert metrics["n_replaced"] <= 2 and metrics["share_replaced"] <= 0.25
+        prev = {lab["id"]: lab["response"] for lab in _read(tiny_repo / f"data/labels/{item['prev']}.jsonl")}
+        changed = {lab["id"] for lab in labels if lab["response"] != prev[lab["id"]]}
+        assert changed == {json.loads(a)["id"] for a in audit if json.loads(a)["accepted"]}
+        assert 0 <= metrics["test_accuracy"] <= 1 and metrics["n_test"] == 6
+        assert (tiny_repo / f"models/sft/{name}/model.safetensors").is_file()
+    lock = yaml.safe_load((tiny_repo / "dvc.lock").read_text())["stages"]
+    for name in ROUNDS:  # the half models are intermediates: only the proposals are cached
+        assert [o["path"] for o in lock[f"propose@{name}"]["outs"]] == [f"data/proposals/{name}.jsonl"]
+
+
+def test_metrics_show_lists_every_round(tiny_repo):
+    shown = json.dumps(json.loads(_run(["dvc", "metrics", "show", "--json"], tiny_repo)))
+    for name in ROUNDS:
+        assert f"metrics/rounds/{name}.json" in shown and f"metrics/labels/{name}.json" in shown
+
+
+def test_plots_show_renders_the_round_curves(tiny_repo):
+    rows = (tiny_repo / "plots/rounds/ilr.csv").read_text().splitlines()
+    assert rows[0].startswith("round,name,test_accuracy,label_accuracy")
+    assert [r.split(",")[1] for r in rows[1:]] == ["r0", "r1", "r2"]
+    assert [r.split(",")[1] for r in (tiny_repo / "plots/rounds/naive.csv").read_text().splitlines()[1:]] == ["r0", "n1"]
+    _run(["dvc", "plots", "show", "-o", "plots-html"], tiny_repo)
+    page = (tiny_repo / "plots-html/index.html").read_text()
+    assert "test accuracy by round" in page and "label accuracy by round" in page
+
+
+@pytest.mark.slow
+def test_changing_alpha_shows_per_round_metric_changes(tiny_repo):
+    """`dvc metrics diff` after a new alpha is committed lists the rounds that changed: the
+    naive round replaces min(compared, cap) labels, so a smaller cap shows in n_replaced."""
+    commit = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm"]
+    _run(["git", "add", "-A"], tiny_repo)
+    _run(commit + ["alpha 0.25"], tiny_repo)
+    n1 = json.loads((tiny_repo / "metrics/rounds/n1.json").read_text())
+    params = yaml.safe_load((tiny_repo / "params.yaml").read_text())
+    params["refine"]["alpha"] = 0.125  # a cap of 1 label
+    (tiny_repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert {"refine@r1", "refine@r2", "refine@n1"} <= _stages_run(_run(["dvc", "repro"], tiny_repo))
+    _run(["git", "add", "-A"], tiny_repo)
+    _run(commit + ["alpha 0.125"], tiny_repo)
+    diff = json.loads(_run(["dvc", "metrics", "diff", "HEAD~1", "--json"], tiny_repo))
+    assert json.loads((tiny_repo / "metrics/rounds/n1.json").read_text())["n_replaced"] <= 1
+    if n1["n_replaced"] == 2:
+        assert diff["metrics/rounds/n1.json"]["n_replaced"] == {"old": 2, "new": 1, "diff": -1}

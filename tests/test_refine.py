@@ -1,3 +1,4 @@
+import json
 import random
 
 import numpy as np
@@ -8,7 +9,7 @@ from ilr.feedback import oracle_scores
 from ilr.noise import corrupt_records
 from ilr.params import TaskParams
 from ilr.refine import (apply_replacements, build_audit, find_compared, measure_round,
-                        reference_threshold, select_replacements)
+                        reference_threshold, refine_round, select_replacements)
 from ilr.tasks import task_from_params
 
 TASK = task_from_params(TaskParams())
@@ -99,3 +100,78 @@ def test_audit_and_round_metrics_count_fixes_and_breaks(planted):
     assert metrics["n_fixed"] == len(wrong) and metrics["n_broken"] == 1
     assert metrics["replacement_precision"] == pytest.approx(len(wrong) / (len(wrong) + 1))
     assert metrics["share_replaced"] == pytest.approx((len(wrong) + 1) / len(labels))
+
+
+def _proposal_records(proposals):
+    return [{"id": k, "proposal": v} for k, v in proposals.items()]
+
+
+def test_refine_round_with_a_perfect_oracle_fixes_exactly_the_planted_labels(planted):
+    gold, labels, proposals, wrong = planted
+    gold_by_id = {g["id"]: g for g in gold}
+    score = lambda items: oracle_scores(items, gold_by_id, task=TASK, flip_rate=0.0, seed=0)
+    new, audit, counts = refine_round(labels, _proposal_records(proposals), same_answer=TASK.same_answer,
+                                      score=score, grade=TASK.grade, gold=gold, alpha=0.15,
+                                      round_name="r1")
+    assert {a["id"] for a in audit if a["accepted"]} == wrong
+    assert {b["id"] for a, b in zip(labels, new) if a["response"] != b["response"]} == wrong
+    assert counts["n_fixed"] == len(wrong) and counts["n_broken"] == 0
+    assert counts["replacement_precision"] == 1.0
+
+
+def test_refine_round_caps_at_alpha_and_keeps_ids_and_prompts(planted):
+    gold, labels, _, _ = planted
+    proposals = {g["id"]: g["response"] for g in gold}  # gold everywhere: every wrong label differs
+    labels, _ = corrupt_records(gold, error_rate=0.5, mix={"slip": 1}, seed=1)
+    new, audit, counts = refine_round(labels, _proposal_records(proposals), same_answer=TASK.same_answer,
+                                      score=lambda items: [1.0] * len(items), grade=TASK.grade,
+                                      gold=gold, alpha=0.15, round_name="r1")
+    assert counts["n_compared"] == 100 and counts["n_replaced"] == 30 == int(0.15 * len(labels))
+    assert [(r["id"], r["prompt"]) for r in new] == [(r["id"], r["prompt"]) for r in labels]
+
+
+def test_naive_rounds_never_ask_the_feedback(planted):
+    gold, labels, proposals, wrong = planted
+
+    def refuse(items):
+        raise AssertionError("naive mode asked the feedback")
+
+    _, audit, counts = refine_round(labels, _proposal_records(proposals), same_answer=TASK.same_answer,
+                                    score=refuse, grade=TASK.grade, gold=gold, alpha=0.05,
+                                    mode="naive", seed=0, round_name="n1")
+    assert counts["n_replaced"] == min(len(wrong), 10) and all(a["score"] is None for a in audit)
+
+
+def test_refine_round_needs_a_proposal_per_label(planted):
+    gold, labels, proposals, _ = planted
+    some = _proposal_records(proposals)[:-3]
+    with pytest.raises(ValueError, match="3 label\\(s\\) have no proposal"):
+        refine_round(labels, some, same_answer=TASK.same_answer, score=None, grade=TASK.grade,
+                     gold=gold, alpha=0.15, round_name="r1")
+
+
+def test_refine_stage_is_byte_identical_for_the_same_seed(planted, tmp_path):
+    """The stage end to end with the oracle: same params and seed, same bytes."""
+    import yaml
+
+    from ilr.io import write_jsonl
+    from stages.refine import main
+
+    gold, labels, proposals, wrong = planted
+    params = yaml.safe_load(open("params.yaml"))
+    params["feedback"].update(kind="oracle", oracle={"flip_rate": 0.2})
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    write_jsonl(tmp_path / "gold.jsonl", gold)
+    write_jsonl(tmp_path / "r0.jsonl", labels)
+    write_jsonl(tmp_path / "proposals.jsonl", _proposal_records(proposals))
+    outputs = []
+    for run in ("a", "b"):
+        main(["--params", str(tmp_path / "params.yaml"), "--round", "r1",
+              "--labels", str(tmp_path / "r0.jsonl"), "--proposals", str(tmp_path / "proposals.jsonl"),
+              "--gold", str(tmp_path / "gold.jsonl"), "--out", str(tmp_path / f"{run}.jsonl"),
+              "--audit", str(tmp_path / f"{run}.audit.jsonl"), "--metrics", str(tmp_path / f"{run}.json"),
+              "--quality", str(tmp_path / f"{run}.quality.json")])
+        outputs.append([(tmp_path / f"{run}{ext}").read_bytes() for ext in (".jsonl", ".audit.jsonl", ".json")])
+    assert outputs[0] == outputs[1]
+    audit = [json.loads(line) for line in outputs[0][1].decode().splitlines()]
+    assert {a["id"] for a in audit} == wrong and 0 < sum(a["accepted"] for a in audit) < len(wrong)

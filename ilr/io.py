@@ -40,6 +40,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 def read_jsonl(path: str | os.PathLike, *, required: Iterable[str] = (),
                allow_empty: bool = False) -> list[dict]:
     """Read a JSONL file of objects; every record must hold the ``required`` fields."""
+    return [record for _, record in read_numbered(path, required=required,
+                                                  allow_empty=allow_empty)]
+
+
+def read_numbered(path: str | os.PathLike, *, required: Iterable[str] = (),
+                  allow_empty: bool = False) -> list[tuple[int, dict]]:
+    """``(line number, record)`` pairs of a JSONL file; blank lines are skipped."""
     path = Path(path)
     if not path.is_file():
         raise DataFileError(f"{path}: file not found")
@@ -61,7 +68,7 @@ def read_jsonl(path: str | os.PathLike, *, required: Iterable[str] = (),
             if missing:
                 raise DataFileError(f"{path}:{lineno}: missing field(s) {missing}; "
                                     f"each record needs {list(required)}")
-            records.append(record)
+            records.append((lineno, record))
     if not records and not allow_empty:
         raise DataFileError(f"{path}: empty file; expected one JSON object per line")
     return records
@@ -69,14 +76,17 @@ def read_jsonl(path: str | os.PathLike, *, required: Iterable[str] = (),
 
 def read_records(path: str | os.PathLike, *, required: Iterable[str] = ("id",)) -> list[dict]:
     """Read JSONL records keyed by a unique ``id``."""
-    records = read_jsonl(path, required=required)
+    numbered = read_numbered(path, required=required)
     seen: dict = {}
-    for lineno, record in enumerate(records, start=1):
-        if record["id"] in seen:
-            raise DataFileError(f"{path}: duplicate id {record['id']!r} "
-                                f"(records {seen[record['id']]} and {lineno}); ids must be unique")
-        seen[record["id"]] = lineno
-    return records
+    for lineno, record in numbered:
+        key = record["id"]
+        if not isinstance(key, (str, int)) or isinstance(key, bool):
+            raise DataFileError(f"{path}:{lineno}: id must be a string or an integer, got {key!r}")
+        if key in seen:
+            raise DataFileError(f"{path}:{lineno}: duplicate id {key!r} (first on line "
+                                f"{seen[key]}); ids must be unique")
+        seen[key] = lineno
+    return [record for _, record in numbered]
 
 
 def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> None:

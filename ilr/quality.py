@@ -67,8 +67,11 @@ def open_context():
     """An ephemeral great-expectations context (nothing written to disk); suites need one."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    return gx.get_context(mode="ephemeral")
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return context
 
 
 def validate_labels(context, frame, suite) -> list[dict]:

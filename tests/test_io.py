@@ -18,7 +18,8 @@ def test_roundtrip_and_stable_bytes(tmp_path):
     ('{"id": "a"}\n{"id": \n', r"r.jsonl:2: malformed JSON"),
     ('{"id": "a"}\n[1, 2]\n', r"r.jsonl:2: expected a JSON object"),
     ('{"id": "a"}\n{"x": 1}\n', r"r.jsonl:2: missing field\(s\) \['id'\]"),
-    ('{"id": "a"}\n{"id": "a"}\n', r"duplicate id 'a' \(records 1 and 2\)"),
+    ('{"id": "a"}\n\n{"id": "a"}\n', r"r.jsonl:3: duplicate id 'a' \(first on line 1\)"),
+    ('{"id": ["a"]}\n', r"r.jsonl:1: id must be a string or an integer"),
     ("\n", r"r.jsonl: empty file"),
 ])
 def test_bad_files_name_file_and_line(tmp_path, content, message):

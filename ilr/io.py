@@ -50,28 +50,51 @@ def read_numbered(path: str | os.PathLike, *, required: Iterable[str] = (),
     path = Path(path)
     if not path.is_file():
         raise DataFileError(f"{path}: file not found")
+    with path.open(encoding="utf-8") as f:
+        return parse_numbered(f, source=str(path), required=required, allow_empty=allow_empty)
+
+
+def parse_numbered(lines: Iterable[str], *, source: str, required: Iterable[str] = (),
+                   allow_empty: bool = False) -> list[tuple[int, dict]]:
+    """Parse JSONL lines; errors name ``source`` and the line."""
     required = tuple(required)
     records = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataFileError(f"{path}:{lineno}: malformed JSON ({e.msg}); "
-                                    "each line must be one JSON object") from None
-            if not isinstance(record, dict):
-                raise DataFileError(f"{path}:{lineno}: expected a JSON object, "
-                                    f"got {type(record).__name__}")
-            missing = [k for k in required if k not in record]
-            if missing:
-                raise DataFileError(f"{path}:{lineno}: missing field(s) {missing}; "
-                                    f"each record needs {list(required)}")
-            records.append((lineno, record))
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataFileError(f"{source}:{lineno}: malformed JSON ({e.msg}); "
+                                "each line must be one JSON object") from None
+        if not isinstance(record, dict):
+            raise DataFileError(f"{source}:{lineno}: expected a JSON object, "
+                                f"got {type(record).__name__}")
+        missing = [k for k in required if k not in record]
+        if missing:
+            raise DataFileError(f"{source}:{lineno}: missing field(s) {missing}; "
+                                f"each record needs {list(required)}")
+        records.append((lineno, record))
     if not records and not allow_empty:
-        raise DataFileError(f"{path}: empty file; expected one JSON object per line")
+        raise DataFileError(f"{source}: empty file; expected one JSON object per line")
     return records
+
+
+def read_records_at(path: str, *, rev: str | None = None, repo: str | None = None,
+                    required: Iterable[str] = ("id",)) -> list[dict]:
+    """JSONL records of ``path`` in the workspace, or at git revision ``rev`` through
+    ``dvc.api`` (DVC-tracked outputs come from the cache, git-tracked files from git)."""
+    if rev is None:
+        return read_records(path, required=required)
+    import dvc.api
+
+    source = f"{path}@{rev}"
+    try:
+        text = dvc.api.read(path, rev=rev, repo=repo, mode="r", encoding="utf-8")
+    except Exception as e:  # dvc raises many kinds: missing rev, path, cache
+        raise DataFileError(f"{source}: cannot read it through dvc.api ({type(e).__name__}: "
+                            f"{e}); check the revision and that the file was committed") from None
+    return [r for _, r in parse_numbered(text.splitlines(), source=source, required=required)]
 
 
 def read_records(path: str | os.PathLike, *, required: Iterable[str] = ("id",)) -> list[dict]:

@@ -25,3 +25,46 @@ def embedded_model():
     from ilr.params import EMBEDDED_MODEL
 
     return load_causal_lm(EMBEDDED_MODEL), load_tokenizer(EMBEDDED_MODEL)
+
+
+@pytest.fixture(scope="session")
+def planted_run(tmp_path_factory):
+    """A run folder laid out like `dvc repro`'s outputs, made by the real refine stage with a
+    perfect oracle on planted labels: 10 of 40 r0 labels are wrong, proposals are gold, the
+    cap (alpha 0.15) allows 6 replacements, so r1 replaces the 6 smallest wrong ids (ties on
+    score go by id). ``n1`` is the naive round (6 random wrong ones). Returns (root, wrong,
+    expected r1 replacements)."""
+    import yaml
+
+    from ilr.arith import ArithSpec, generate_records
+    from ilr.evaluate import build_round_metrics
+    from ilr.io import read_json, write_json, write_jsonl
+    from ilr.noise import corrupt_records
+    from stages.refine import main as refine
+
+    root = tmp_path_factory.mktemp("run")
+    gold = generate_records(ArithSpec(), n=40, seed=0, split="train")
+    r0, _ = corrupt_records(gold, error_rate=0.25, mix={"slip": 1}, seed=0)
+    wrong = sorted(r["id"] for r in r0 if r["error"])
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["feedback"]["kind"] = "oracle"
+    params["rounds"] = {"r1": {"prev": "r0", "mode": "feedback"}, "n1": {"prev": "r0", "mode": "naive"}}
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    write_jsonl(root / "data/gold/train.jsonl", gold)
+    write_jsonl(root / "data/labels/r0.jsonl", r0)
+    write_jsonl(root / "data/proposals.jsonl", [{"id": g["id"], "proposal": g["response"]} for g in gold])
+    write_json(root / "metrics/r0.json", {"accuracy": 0.30, "n": 10, "parseable": 1.0})
+    write_json(root / "metrics/labels/r0.json", {"label_accuracy": 0.75, "n": 40, "parseable": 1.0})
+    for name, accuracy in (("r1", 0.35), ("n1", 0.28)):
+        refine(["--params", str(root / "params.yaml"), "--round", name,
+                "--labels", str(root / "data/labels/r0.jsonl"),
+                "--proposals", str(root / "data/proposals.jsonl"),
+                "--gold", str(root / "data/gold/train.jsonl"),
+                "--out", str(root / f"data/labels/{name}.jsonl"),
+                "--audit", str(root / f"data/audit/{name}.jsonl"),
+                "--metrics", str(root / f"metrics/labels/{name}.json"),
+                "--quality", str(root / f"metrics/quality/{name}.json")])
+        write_json(root / f"metrics/rounds/{name}.json", build_round_metrics(
+            {"accuracy": accuracy, "n": 10, "parseable": 1.0},
+            read_json(root / f"metrics/labels/{name}.json")))
+    return root, wrong, wrong[:6]

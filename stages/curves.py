@@ -3,6 +3,7 @@
     python -m stages.curves --params params.yaml --rounds metrics/rounds --r0-test metrics/r0.json --r0-labels metrics/labels/r0.json --out plots/rounds
 """
 import argparse
+import sys
 from pathlib import Path
 
 from ilr.curves import FIELDS, build_round_rows
@@ -19,7 +20,11 @@ def main(argv=None):
     parser.add_argument("--out", required=True, help="output folder of <arm>.csv")
     args = parser.parse_args(argv)
     params = load_params(args.params)
-    metrics = {name: read_json(Path(args.rounds) / f"{name}.json") for name in params.rounds}
+    found = {name: Path(args.rounds) / f"{name}.json" for name in params.rounds}
+    metrics = {name: read_json(path) for name, path in found.items() if path.is_file()}
+    missing = sorted(set(params.rounds) - set(metrics))
+    if missing:
+        print(f"warning: no metrics yet for rounds {missing}; they are left out", file=sys.stderr)
     tables = build_round_rows(params.rounds, metrics, r0_test=read_json(args.r0_test),
                               r0_labels=read_json(args.r0_labels))
     for arm, rows in tables.items():

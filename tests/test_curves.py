@@ -1,5 +1,3 @@
-import pytest
-
 from ilr.curves import build_round_rows
 from ilr.params import RoundParams
 
@@ -20,7 +18,8 @@ def test_rows_per_arm_start_at_round_zero():
     assert [(r["round"], r["label_accuracy"]) for r in tables["naive"]] == [(0, 0.45), (1, 0.4)]
 
 
-def test_a_round_without_metrics_is_an_error():
-    with pytest.raises(ValueError, match=r"no round metrics for \['n1'\]"):
-        build_round_rows(ROUNDS, {"r1": _metrics(0.5, 0.6), "r2": _metrics(0.6, 0.7)},
-                         r0_test={"accuracy": 0.4}, r0_labels={"label_accuracy": 0.45})
+def test_a_round_without_metrics_is_left_out():
+    tables = build_round_rows(ROUNDS, {"r1": _metrics(0.5, 0.6), "r2": _metrics(0.6, 0.7)},
+                              r0_test={"accuracy": 0.4}, r0_labels={"label_accuracy": 0.45})
+    assert [r["name"] for r in tables["naive"]] == ["r0"]
+    assert [r["name"] for r in tables["ilr"]] == ["r0", "r1", "r2"]

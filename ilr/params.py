@@ -130,6 +130,32 @@ class RefineParams:
 
 
 @dataclass(frozen=True)
+class DpoRoundParams:
+    """One DPO round: the policy it starts from (also its reference model)."""
+    policy: str = "models/sft/r0"
+
+
+@dataclass(frozen=True)
+class DpoParams:
+    """The SFT+DPO baseline: sampling, pair selection, and ``trl.DPOConfig`` fields in ``args``."""
+    n_samples: int = 6  # per training prompt; consecutive samples are paired
+    keep_share: float = 0.15  # the most confident share of the scored pairs
+    generation: GenerationParams = field(default_factory=lambda: GenerationParams(
+        do_sample=True, temperature=0.7))
+    use_lora: bool = False
+    args: dict = field(default_factory=dict)  # trl.DPOConfig fields (beta, loss_type, ...)
+    lora: dict = field(default_factory=dict)  # peft.LoraConfig fields, used when use_lora
+
+
+@dataclass(frozen=True)
+class KlParams:
+    """KL from the round-0 SFT policy, sampled on test prompts (``ilr.kl``)."""
+    n_prompts: int = 100
+    generation: GenerationParams = field(default_factory=lambda: GenerationParams(
+        do_sample=True, temperature=1.0))
+
+
+@dataclass(frozen=True)
 class QualityParams:
     """The data-quality gate every label version passes (``ilr.quality``)."""
     min_parseable: float = 0.9  # share with a final answer; below it is a warning
@@ -152,6 +178,9 @@ class Params:
     propose: ProposeParams = field(default_factory=ProposeParams)
     refine: RefineParams = field(default_factory=RefineParams)
     quality: QualityParams = field(default_factory=QualityParams)
+    dpo_rounds: typing.Dict[str, DpoRoundParams] = field(default_factory=dict)
+    dpo: DpoParams = field(default_factory=DpoParams)
+    kl: KlParams = field(default_factory=KlParams)
 
     def __post_init__(self):
         check_rounds(self.rounds)
@@ -194,7 +223,9 @@ _POSITIVE = {"task.n_train", "task.n_test", "task.n_supervisor", "evaluate.batch
              "supervisor.generation.max_new_tokens", "feedback_model.n_pairs",
              "feedback_model.max_length", "feedback.batch_size", "feedback.n_check",
              "propose.generation.batch_size", "propose.generation.max_new_tokens",
-             "quality.min_response_chars", "quality.max_response_chars"}
+             "quality.min_response_chars", "quality.max_response_chars", "dpo.n_samples",
+             "dpo.generation.batch_size", "dpo.generation.max_new_tokens", "kl.n_prompts",
+             "kl.generation.batch_size", "kl.generation.max_new_tokens"}
 _PROBABILITIES = {"supervise.noise.error_rate", "feedback.oracle.flip_rate",
                   "quality.min_parseable"}
 
@@ -220,8 +251,8 @@ def _check_value(value, hint, key: str):
         raise ParamsError(f"{key}: {value!r} is not allowed; choose one of {list(_CHOICES[key])}")
     if key in _POSITIVE and value <= 0:
         raise ParamsError(f"{key}: must be > 0, got {value!r}")
-    if key == "refine.alpha" and not 0 < value <= 1:
-        raise ParamsError(f"refine.alpha: must be in (0, 1] (a share of the labels), got {value!r}")
+    if key in ("refine.alpha", "dpo.keep_share") and not 0 < value <= 1:
+        raise ParamsError(f"{key}: must be in (0, 1] (a share), got {value!r}")
     if key.startswith("rounds.") and key.endswith(".mode") and value not in ("feedback", "naive"):
         raise ParamsError(f"{key}: {value!r} is not allowed; choose one of ['feedback', 'naive']")
     if key in _PROBABILITIES and not 0 <= value <= 1:

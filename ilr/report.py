@@ -11,9 +11,9 @@ import random
 from pathlib import Path
 
 from ilr.audit import build_audit_rows, order_versions
-from ilr.curves import ARMS
 from ilr.io import read_json, read_jsonl
 from ilr.params import ROUND_ZERO, Params, round_depth
+from ilr.summary import ARMS
 from ilr.tasks import Task
 
 ROUND_COLUMNS = ["version", "arm", "round", "test_accuracy", "label_accuracy", "n_compared",
@@ -46,14 +46,15 @@ def collect_run(params: Params, *, task: Task, root: str | Path = ".", samples: 
     baselines = {name: m["accuracy"] for name in ("base", "supervisor", "gold", "r0")
                  if (m := _maybe_json(root / f"metrics/{name}.json"))}
     quality = [read_json(p) for p in sorted((root / "metrics/quality").glob("*.json"))]
-    summary = _maybe_json(root / "metrics/summary.json")  # SFT+DPO arms and KL, when built
+    summary = _maybe_json(root / "metrics/summary.json")  # every arm with KL, from `report`
     rng = random.Random(seed)
     picked = {"replaced": [], "kept": []}
     for name, audit in audits.items():
         rows = build_audit_rows(audit, task=task, round_name=name)
         for kind in picked:
             picked[kind] += [r for r in rows if r["decision"] == kind]
-    return {"rounds": rounds, "baselines": baselines, "quality": quality, "summary": summary,
+    return {"rounds": rounds, "baselines": baselines, "quality": quality,
+            "summary": list(summary.values()) if summary else [],
             "samples": {kind: rng.sample(rows, min(samples, len(rows)))
                         for kind, rows in picked.items()},
             "feedback": _maybe_json(root / "metrics/feedback.json")}
@@ -80,7 +81,7 @@ def render_report(run: dict) -> str:
 
     charts = [render_chart(run["rounds"], y="test_accuracy", title="Test accuracy by round"),
               render_chart(run["rounds"], y="label_accuracy", title="Label accuracy by round")]
-    summary_rows = (run["summary"] or {}).get("rows", [])
+    summary_rows = run["summary"]
     if any(r.get("kl") is not None for r in summary_rows):
         charts.append(render_chart(summary_rows, y="test_accuracy", x="kl",
                                    title="Test accuracy against KL from the round-0 policy"))

@@ -68,3 +68,14 @@ def planted_run(tmp_path_factory):
             {"accuracy": accuracy, "n": 10, "parseable": 1.0},
             read_json(root / f"metrics/labels/{name}.json")))
     return root, wrong, wrong[:6]
+
+
+@pytest.fixture(scope="session")
+def embedded_model_dir(embedded_model, tmp_path_factory):
+    """The embedded model saved as a plain transformers folder (what `base_model` writes);
+    TRL's DPOTrainer builds its reference model from such a folder."""
+    from ilr.checkpoints import save_causal_lm
+
+    out = tmp_path_factory.mktemp("embedded") / "model"
+    save_causal_lm(embedded_model[0], embedded_model[1], out, dtype="float32")
+    return str(out)

@@ -1,0 +1,51 @@
+"""The comparison table: SFT (round 0), SFT+ILR, naive ILR and SFT+DPO by round, with each
+model's test accuracy, its labels' accuracy (ILR arms) and its KL from the round-0 SFT policy.
+
+Rows go to ``metrics/summary.json`` (keyed by version, for `dvc metrics show`) and to one CSV
+per arm under ``plots/rounds`` (round 0 first in each, as the baseline), for `dvc plots`.
+"""
+from __future__ import annotations
+
+from ilr.params import ROUND_ZERO, round_depth
+
+ARMS = {"feedback": "ilr", "naive": "naive"}
+PLOT_ARMS = ("ilr", "naive", "dpo")
+FIELDS = ["arm", "round", "name", "test_accuracy", "label_accuracy", "kl", "kl_se",
+          "share_replaced", "replacement_precision", "n_fixed", "n_broken"]
+DPO_PREFIX = "models/dpo/"
+
+
+def dpo_depth(dpo_rounds: dict, name: str) -> int:
+    """1 for a DPO round from the SFT model, 1 + the depth of the round whose model it starts from."""
+    depth, seen = 0, set()
+    while name is not None:
+        if name in seen:
+            raise ValueError(f"dpo_rounds.{name}.policy: the DPO rounds {sorted(seen)} form a loop")
+        seen.add(name)
+        policy = dpo_rounds[name].policy
+        prev = policy[len(DPO_PREFIX):] if policy.startswith(DPO_PREFIX) else None
+        name, depth = (prev if prev in dpo_rounds else None), depth + 1
+    return depth
+
+
+def build_summary_rows(rounds: dict, dpo_rounds: dict, *, round_metrics: dict, dpo_metrics: dict,
+                       kl: dict, r0_test: dict, r0_labels: dict) -> list[dict]:
+    """One row per model that has metrics; versions without metrics yet are left out."""
+    rows = [{"arm": "sft", "round": 0, "name": ROUND_ZERO, "test_accuracy": r0_test["accuracy"],
+             "label_accuracy": r0_labels["label_accuracy"], "kl": 0.0, "kl_se": 0.0}]
+    for name, item in rounds.items():
+        if name in round_metrics:
+            rows.append({**round_metrics[name], "arm": ARMS[item.mode], "name": name,
+                         "round": round_depth(rounds, name), **kl.get(name, {})})
+    for name in dpo_rounds:
+        if name in dpo_metrics:
+            rows.append({"arm": "dpo", "name": name, "round": dpo_depth(dpo_rounds, name),
+                         "test_accuracy": dpo_metrics[name]["accuracy"], **kl.get(name, {})})
+    return [{k: row.get(k) for k in FIELDS} for row in rows]
+
+
+def split_arms(rows: list[dict]) -> dict[str, list[dict]]:
+    """``{arm: rows}`` for each plotted arm, the round-0 SFT row first in each."""
+    base = [r for r in rows if r["arm"] == "sft"]
+    return {arm: base + sorted((r for r in rows if r["arm"] == arm),
+                               key=lambda r: (r["round"], r["name"])) for arm in PLOT_ARMS}

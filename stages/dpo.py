@@ -1,0 +1,31 @@
+"""DVC stage `dpo@<round>`: TRL's DPOTrainer from the policy (also the reference) on the
+round's preference pairs.
+
+    python -m stages.dpo --params params.yaml --policy models/sft/r0 --pairs data/dpo/d1.jsonl --out models/dpo/d1
+"""
+import argparse
+import json
+
+from ilr.dpo import train_dpo
+from ilr.io import read_jsonl
+from ilr.params import load_params
+from ilr.tasks import task_from_params
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--policy", required=True, help="the model DPO starts from")
+    parser.add_argument("--pairs", required=True, help="JSONL of {prompt, chosen, rejected}")
+    parser.add_argument("--out", required=True, help="output model folder")
+    args = parser.parse_args(argv)
+    params = load_params(args.params)
+    pairs = read_jsonl(args.pairs, required=("id", "prompt", "chosen", "rejected"),
+                       allow_empty=True)
+    log = train_dpo(args.policy, pairs, task=task_from_params(params.task), dpo=params.dpo,
+                    out=args.out, seed=params.seed, save_dtype=params.model.save_dtype)
+    print(json.dumps(log))
+
+
+if __name__ == "__main__":
+    main()

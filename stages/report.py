@@ -1,0 +1,50 @@
+"""DVC stage `report`: the comparison of SFT, SFT+ILR, naive ILR and SFT+DPO by round with
+KL, as metrics/summary.json, one CSV per arm for `dvc plots`, and the static HTML page.
+
+    python -m stages.report --params params.yaml --metrics-dir metrics --summary metrics/summary.json --plots plots/rounds --html reports/ilr.html
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from ilr.io import atomic_path, read_json, write_csv, write_json
+from ilr.params import load_params
+from ilr.report import collect_run, render_report
+from ilr.summary import FIELDS, build_summary_rows, split_arms
+from ilr.tasks import task_from_params
+
+
+def _read_all(folder: Path, names) -> dict:
+    return {n: read_json(folder / f"{n}.json") for n in names if (folder / f"{n}.json").is_file()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--metrics-dir", required=True, help="folder of the run's metrics")
+    parser.add_argument("--summary", required=True, help="output JSON, one entry per model")
+    parser.add_argument("--plots", required=True, help="output folder of <arm>.csv")
+    parser.add_argument("--html", required=True, help="output HTML report")
+    args = parser.parse_args(argv)
+    params = load_params(args.params)
+    metrics = Path(args.metrics_dir)
+    rows = build_summary_rows(
+        params.rounds, params.dpo_rounds, kl=_read_all(metrics / "kl", [*params.rounds, *params.dpo_rounds]),
+        round_metrics=_read_all(metrics / "rounds", params.rounds),
+        dpo_metrics=_read_all(metrics / "dpo", params.dpo_rounds),
+        r0_test=read_json(metrics / "r0.json"), r0_labels=read_json(metrics / "labels/r0.json"))
+    missing = sorted((set(params.rounds) | set(params.dpo_rounds)) - {r["name"] for r in rows})
+    if missing:
+        print(f"warning: no metrics yet for {missing}; they are left out", file=sys.stderr)
+    write_json(args.summary, {f"{r['arm']}/{r['name']}": r for r in rows})
+    for arm, arm_rows in split_arms(rows).items():
+        write_csv(Path(args.plots) / f"{arm}.csv", arm_rows, fields=FIELDS)
+    run = collect_run(params, task=task_from_params(params.task), root=metrics.parent)
+    with atomic_path(args.html) as tmp:
+        tmp.write_text(render_report(run), encoding="utf-8")
+    for r in rows:
+        print(r["arm"], r["name"], r["test_accuracy"], r["kl"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""SFT+DPO: pairs, the feedback's choice as chosen, and a real short DPO run on the embedded model."""
+import dataclasses
+import tempfile
+
+import pytest
+import torch
+
+from ilr.arith import ArithSpec, generate_records
+from ilr.dpo import build_sample_pairs, run_dpo_trainer, select_preference_pairs
+from ilr.feedback import render_comparison, score_both_orders
+from ilr.params import DpoParams, GenerationParams, TaskParams
+from ilr.tasks import task_from_params
+
+TASK = task_from_params(TaskParams())
+RECORDS = generate_records(ArithSpec(), n=4, seed=0, split="train")
+
+
+def test_consecutive_samples_pair_and_identical_pairs_drop():
+    samples = ["a0", "a1", "a2", "a2", "b0", "b1", "b2", "b3"]
+    pairs = build_sample_pairs(RECORDS[:2], samples, n_samples=4)
+    assert [(p["id"], p["pair"], p["label"], p["proposal"]) for p in pairs] == [
+        (RECORDS[0]["id"], 0, "a0", "a1"), (RECORDS[1]["id"], 0, "b0", "b1"),
+        (RECORDS[1]["id"], 1, "b2", "b3")]
+    with pytest.raises(ValueError, match="7 samples for 2 prompts x 4"):
+        build_sample_pairs(RECORDS[:2], samples[:7], n_samples=4)
+
+
+def test_chosen_is_always_the_response_the_feedback_preferred():
+    pairs = [{"id": str(i), "pair": 0, "prompt": "q", "label": f"A{i}", "proposal": f"B{i}"}
+             for i in range(10)]
+    scores = [0.9, 0.1, 0.55, 0.45, 0.5, 0.99, 0.02, 0.6, 0.4, 0.7]
+    kept = select_preference_pairs(pairs, scores, keep_share=1.0)
+    assert len(kept) == 9  # the tie (0.5) carries no preference
+    for k in kept:
+        i = int(k["id"])
+        assert (k["chosen"], k["rejected"]) == ((f"B{i}", f"A{i}") if scores[i] > 0.5 else (f"A{i}", f"B{i}"))
+    top = select_preference_pairs(pairs, scores, keep_share=0.3)  # the 3 most confident
+    assert [k["id"] for k in top] == ["5", "6", "0"]
+
+
+def test_dpo_pair_prompts_are_really_reversed_and_scores_leave_one_half():
+    """The reference code's bug: both 'orders' built the same way, so every score ~0.5."""
+    gold = RECORDS[0]["response"]
+    pairs = build_sample_pairs(RECORDS[:1], ["#### 1", gold], n_samples=2)
+    seen = []
+
+    def judge(texts):  # prefers whichever position holds the gold answer
+        seen.append(texts)
+        return [1.0 if f"Answer (B): {gold}" in t else 0.0 for t in texts]
+
+    scores = score_both_orders(pairs, judge)
+    forward, reverse = seen
+    assert forward == [render_comparison(RECORDS[0]["prompt"], "#### 1", gold)]
+    assert reverse == [render_comparison(RECORDS[0]["prompt"], gold, "#### 1")]
+    assert forward != reverse and scores == [1.0]
+    assert select_preference_pairs(pairs, scores, keep_share=1.0)[0]["chosen"] == gold
+
+
+@pytest.fixture(scope="module")
+def dpo_run(embedded_model_dir):
+    """A short real DPO run on the embedded model: gold answers chosen over wrong ones."""
+    records = generate_records(ArithSpec(), n=4, seed=1, split="train")
+    pairs = [{"id": r["id"], "pair": 0, "prompt": r["prompt"], "chosen": r["response"],
+              "rejected": r["response"].rsplit("####", 1)[0] + "#### 7"} for r in records]
+    dpo = DpoParams(args={"beta": 0.1, "learning_rate": 5e-5, "max_steps": 4,
+                          "per_device_train_batch_size": 2, "max_length": 128,
+                          "gradient_checkpointing": False, "logging_steps": 1})
+    with tempfile.TemporaryDirectory() as workdir:
+        trainer, tokenizer, _ = run_dpo_trainer(embedded_model_dir, pairs, task=TASK, dpo=dpo,
+                                                workdir=workdir, seed=0)
+    return trainer.model, tokenizer, pairs
+
+
+def _margins(model, tokenizer, pairs):
+    from ilr.generation import render_prompts
+    from ilr.kl import score_sequences
+
+    prompts = render_prompts(tokenizer, [TASK.render_messages(p["prompt"]) for p in pairs])
+    chosen = score_sequences(model, tokenizer, prompts, [p["chosen"] for p in pairs])
+    rejected = score_sequences(model, tokenizer, prompts, [p["rejected"] for p in pairs])
+    return [c - r for c, r in zip(chosen, rejected)]
+
+
+def test_dpo_raises_the_margin_of_chosen_over_rejected(dpo_run, embedded_model):
+    policy, tokenizer, pairs = dpo_run
+    before = _margins(embedded_model[0], tokenizer, pairs)
+    after = _margins(policy, tokenizer, pairs)
+    assert sum(after) / len(after) > sum(before) / len(before) + 0.1
+
+
+def test_kl_is_zero_against_itself_and_positive_after_dpo(dpo_run, embedded_model):
+    from ilr.kl import estimate_kl
+
+    reference, tokenizer = embedded_model
+    policy = dpo_run[0]
+    conversations = [TASK.render_messages(r["prompt"]) for r in RECORDS]
+    generation = GenerationParams(batch_size=4, max_new_tokens=24, do_sample=True, temperature=1.0)
+    same = estimate_kl(reference, reference, tokenizer, conversations, generation=generation, seed=0)
+    assert same["kl"] == pytest.approx(0.0, abs=1e-6) and same["n"] == 4
+    moved = estimate_kl(policy, reference, tokenizer, conversations, generation=generation, seed=0)
+    assert moved["kl"] > 0.0
+    with pytest.raises(ValueError, match="sample from the policy itself"):
+        estimate_kl(policy, reference, tokenizer, conversations, seed=0,
+                    generation=dataclasses.replace(generation, temperature=0.7))

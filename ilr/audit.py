@@ -27,9 +27,9 @@ def build_audit_rows(audit: list[dict], *, task: Task, round_name: str,
 
 
 def count_audit_rows(rows: list[dict]) -> dict:
-    """Counts at the end of `ilr audit`: compared, replaced, kept, fixed and broken."""
+    """Counts at the end of `ilr audit`: items shown, replaced, kept, fixed and broken."""
     replaced = [r for r in rows if r["decision"] == "replaced"]
-    return {"compared": len(rows), "replaced": len(replaced), "kept": len(rows) - len(replaced),
+    return {"items": len(rows), "replaced": len(replaced), "kept": len(rows) - len(replaced),
             "fixed": sum(bool(r["new_correct"] and r["old_correct"] is False) for r in replaced),
             "broken": sum(bool(r["old_correct"] and r["new_correct"] is False) for r in replaced)}
 

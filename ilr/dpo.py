@@ -15,7 +15,7 @@ import torch
 
 from ilr.checkpoints import load_causal_lm, load_tokenizer, save_causal_lm
 from ilr.params import DpoParams, GenerationParams
-from ilr.sft import check_fields, default_trainer_args
+from ilr.sft import build_lora_config, check_fields, default_trainer_args
 from ilr.tasks import Task
 
 
@@ -84,17 +84,11 @@ def run_dpo_trainer(policy: str, pairs: list[dict], *, task: Task, dpo: DpoParam
     ``(trainer, tokenizer, train_output)``."""
     from trl import DPOTrainer
 
-    peft_config = None
-    if dpo.use_lora:
-        from peft import LoraConfig
-
-        check_fields(LoraConfig, dpo.lora, "dpo.lora")
-        peft_config = LoraConfig(**{"task_type": "CAUSAL_LM", **dpo.lora})
     tokenizer = load_tokenizer(policy)
     trainer = DPOTrainer(model=load_causal_lm(policy, dtype=torch.float32),
                          args=build_dpo_config(dpo, output_dir=workdir, seed=seed),
                          train_dataset=build_dpo_dataset(task, pairs), processing_class=tokenizer,
-                         peft_config=peft_config)
+                         peft_config=build_lora_config(dpo, "dpo.lora"))
     return trainer, tokenizer, trainer.train()
 
 

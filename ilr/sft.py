@@ -42,14 +42,15 @@ def default_trainer_args(seed: int) -> dict:
             "bf16": bf16_supported(), "use_cpu": not torch.cuda.is_available()}
 
 
-def build_lora_config(sft: SftParams):
-    """``peft.LoraConfig`` from ``sft.lora`` when ``sft.use_lora``, else None (full fine-tune)."""
-    if not sft.use_lora:
+def build_lora_config(section, key: str = "sft.lora"):
+    """``peft.LoraConfig`` from ``section.lora`` when ``section.use_lora``, else None (full
+    fine-tune); ``section`` is ``sft`` or ``dpo``."""
+    if not section.use_lora:
         return None
     from peft import LoraConfig
 
-    check_fields(LoraConfig, sft.lora, "sft.lora")
-    return LoraConfig(**{"task_type": "CAUSAL_LM", **sft.lora})
+    check_fields(LoraConfig, section.lora, key)
+    return LoraConfig(**{"task_type": "CAUSAL_LM", **section.lora})
 
 
 def build_sft_dataset(task: Task, records: list[dict]):

@@ -30,7 +30,7 @@ def test_audit_rows_and_counts():
     rows = build_audit_rows(audit, task=TASK, round_name="r1")
     assert [(r["id"], r["old_answer"], r["new_answer"], r["decision"]) for r in rows] == [
         ("a", "1", "2", "replaced"), ("b", "3", "4", "replaced"), ("c", "5", "6", "kept")]
-    assert count_audit_rows(rows) == {"compared": 3, "replaced": 2, "kept": 1, "fixed": 1, "broken": 1}
+    assert count_audit_rows(rows) == {"items": 3, "replaced": 2, "kept": 1, "fixed": 1, "broken": 1}
     assert [r["id"] for r in build_audit_rows(audit, task=TASK, round_name="r1", accepted=False)] == ["c"]
 
 

@@ -47,7 +47,7 @@ def test_audit_lists_exactly_the_replaced_labels(run_dir):
 def test_audit_table_ends_with_counts(run_dir):
     result = _invoke("audit", "--round", "r1")
     assert result.exit_code == 0
-    assert result.output.rstrip().splitlines()[-1] == "compared: 10  replaced: 6  kept: 4  fixed: 6  broken: 0"
+    assert result.output.rstrip().splitlines()[-1] == "items: 10  replaced: 6  kept: 4  fixed: 6  broken: 0"
     everything = _invoke("audit", "--format", "jsonl").output.splitlines()
     assert {json.loads(line)["round"] for line in everything} == {"r1", "n1"}
 

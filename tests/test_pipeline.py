@@ -188,6 +188,9 @@ def test_metrics_show_lists_every_round(tiny_repo):
     shown = json.dumps(json.loads(_run(["dvc", "metrics", "show", "--json"], tiny_repo)))
     for name in ROUNDS:
         assert f"metrics/rounds/{name}.json" in shown and f"metrics/labels/{name}.json" in shown
+    for version in ("gold", "r0", *ROUNDS):  # the data-quality gates' summaries
+        assert f"metrics/quality/{version}.json" in shown
+    assert "expect_column_values_to_be_unique.id" in shown
 
 
 def test_plots_show_renders_the_round_curves(tiny_repo):
@@ -222,6 +225,32 @@ def test_changing_beta_reruns_only_dpo_stages(tiny_repo):
     assert '"models/dpo/d1" -> "metrics/dpo/d1.json"' in downstream
     assert '"models/dpo/d1" -> "metrics/kl/d1.json"' in downstream
     assert not re.search(r'"models/dpo/d1" -> "(models/sft|data/labels|data/proposals)', downstream)
+
+
+def test_a_hand_edited_label_file_fails_at_the_gate(tiny_repo):
+    """A label file with a row duplicated or deleted by hand (here a user's file for
+    `supervise.kind: file`) stops `dvc repro` at the gate, naming the expectation and the id;
+    the label version on disk is untouched."""
+    params_path = tiny_repo / "params.yaml"
+    original, before = params_path.read_text(), (tiny_repo / "data/labels/r0.jsonl").read_bytes()
+    lines = before.decode().splitlines()
+    ids = [json.loads(line)["id"] for line in lines]
+    params = yaml.safe_load(original)
+    params["supervise"].update(kind="file", file={"path": "human.jsonl"})
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "DVC_NO_ANALYTICS": "1", "PYTHONPATH": str(tiny_repo)}
+    try:
+        for edited, expected in ((lines + [lines[3]], f"expect_column_values_to_be_unique(id): 2 unexpected, ids ['{ids[3]}']"),
+                                 (lines[:2] + lines[3:], f"missing {ids[2]}")):
+            (tiny_repo / "human.jsonl").write_text("\n".join(edited) + "\n")
+            result = subprocess.run(["dvc", "repro", "supervise"], cwd=tiny_repo, env=env,
+                                    capture_output=True, text=True)
+            assert result.returncode != 0 and expected in result.stdout + result.stderr
+            assert (tiny_repo / "data/labels/r0.jsonl").read_bytes() == before
+    finally:
+        params_path.write_text(original)
+        (tiny_repo / "human.jsonl").unlink()
 
 
 @pytest.mark.slow

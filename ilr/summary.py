@@ -28,6 +28,14 @@ def dpo_depth(dpo_rounds: dict, name: str) -> int:
     return depth
 
 
+def merge_round_metrics(label_metrics: dict, round_metrics: dict) -> dict:
+    """Each round's record: its labels' metrics (written by `refine`) under the round model's
+    (written by `round_evaluate`), so a round whose model is not evaluated yet still shows
+    its label accuracy."""
+    return {name: {**label_metrics.get(name, {}), **round_metrics.get(name, {})}
+            for name in {**label_metrics, **round_metrics}}
+
+
 def build_summary_rows(rounds: dict, dpo_rounds: dict, *, round_metrics: dict, dpo_metrics: dict,
                        kl: dict, r0_test: dict, r0_labels: dict) -> list[dict]:
     """One row per model that has metrics; versions without metrics yet are left out."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from ilr.io import atomic_path, read_json, write_csv, write_json
 from ilr.params import load_params
 from ilr.report import collect_run, render_report
-from ilr.summary import FIELDS, build_summary_rows, split_arms
+from ilr.summary import FIELDS, build_summary_rows, merge_round_metrics, split_arms
 from ilr.tasks import task_from_params
 
 
@@ -30,7 +30,8 @@ def main(argv=None):
     metrics = Path(args.metrics_dir)
     rows = build_summary_rows(
         params.rounds, params.dpo_rounds, kl=_read_all(metrics / "kl", [*params.rounds, *params.dpo_rounds]),
-        round_metrics=_read_all(metrics / "rounds", params.rounds),
+        round_metrics=merge_round_metrics(_read_all(metrics / "labels", params.rounds),
+                                          _read_all(metrics / "rounds", params.rounds)),
         dpo_metrics=_read_all(metrics / "dpo", params.dpo_rounds),
         r0_test=read_json(metrics / "r0.json"), r0_labels=read_json(metrics / "labels/r0.json"))
     missing = sorted((set(params.rounds) | set(params.dpo_rounds)) - {r["name"] for r in rows})

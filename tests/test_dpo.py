@@ -3,7 +3,6 @@ import dataclasses
 import tempfile
 
 import pytest
-import torch
 
 from ilr.arith import ArithSpec, generate_records
 from ilr.dpo import build_sample_pairs, run_dpo_trainer, select_preference_pairs

@@ -3,7 +3,6 @@ import json
 import pytest
 
 import ilr.supervisor as supervisor_module
-from ilr.arith import ArithSpec, generate_records
 from ilr.io import DataFileError
 from ilr.params import FileParams, NoiseParams, Params, SuperviseParams, SupervisorParams, TaskParams
 from ilr.supervise import measure_labels, read_label_file, supervise_labels

@@ -13,7 +13,7 @@ from pathlib import Path
 from ilr.audit import build_audit_rows, order_versions
 from ilr.io import read_json, read_jsonl
 from ilr.params import ROUND_ZERO, Params, round_depth
-from ilr.summary import ARMS
+from ilr.summary import ARMS, FIELDS, merge_round_metrics
 from ilr.tasks import Task
 
 ROUND_COLUMNS = ["version", "arm", "round", "test_accuracy", "label_accuracy", "n_compared",
@@ -37,7 +37,9 @@ def collect_run(params: Params, *, task: Task, root: str | Path = ".", samples: 
                            "label_accuracy": r0_labels["label_accuracy"]})
     audits = {}
     for name in order_versions(params.rounds)[1:]:
-        metrics = _maybe_json(root / f"metrics/rounds/{name}.json")
+        metrics = merge_round_metrics(  # label metrics stand until the round model is evaluated
+            {name: _maybe_json(root / f"metrics/labels/{name}.json") or {}},
+            {name: _maybe_json(root / f"metrics/rounds/{name}.json") or {}})[name]
         if metrics:
             rounds.append({**metrics, "version": name, "arm": ARMS[params.rounds[name].mode],
                            "round": round_depth(params.rounds, name)})
@@ -54,7 +56,7 @@ def collect_run(params: Params, *, task: Task, root: str | Path = ".", samples: 
         for kind in picked:
             picked[kind] += [r for r in rows if r["decision"] == kind]
     return {"rounds": rounds, "baselines": baselines, "quality": quality,
-            "summary": list(summary.values()) if summary else [],
+            "summary": [{k: row.get(k) for k in FIELDS} for row in (summary or {}).values()],
             "samples": {kind: rng.sample(rows, min(samples, len(rows)))
                         for kind, rows in picked.items()},
             "feedback": _maybe_json(root / "metrics/feedback.json")}

@@ -151,11 +151,8 @@ def diff(ctx, a, b, rev_a, rev_b, fmt, labels_dir, gold):
 @click.option("--samples", default=5, show_default=True, help="replacements shown per kind")
 @click.pass_context
 def report(ctx, out, samples):
-    from ilr.report import collect_run, render_report
-    from ilr.io import atomic_path
+    from ilr.report import write_report
 
     params, task = _load(ctx.obj["params"])
-    run = collect_run(params, task=task, samples=samples)
-    with atomic_path(out) as tmp:
-        tmp.write_text(render_report(run), encoding="utf-8")
+    write_report(params, task=task, out=out, samples=samples)
     click.echo(f"wrote {out}")

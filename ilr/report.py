@@ -11,7 +11,7 @@ import random
 from pathlib import Path
 
 from ilr.audit import build_audit_rows, order_versions
-from ilr.io import read_json, read_jsonl
+from ilr.io import atomic_path, read_json, read_jsonl
 from ilr.params import ROUND_ZERO, Params, round_depth
 from ilr.summary import ARMS, FIELDS, merge_round_metrics
 from ilr.tasks import Task
@@ -60,6 +60,15 @@ def collect_run(params: Params, *, task: Task, root: str | Path = ".", samples: 
             "samples": {kind: rng.sample(rows, min(samples, len(rows)))
                         for kind, rows in picked.items()},
             "feedback": _maybe_json(root / "metrics/feedback.json")}
+
+
+def write_report(params: Params, *, task: Task, out: str | Path, root: str | Path = ".",
+                 samples: int = 5) -> None:
+    """Collect the run under ``root`` and write its HTML page to ``out`` atomically (used by
+    the `report` stage and by `ilr report`)."""
+    page = render_report(collect_run(params, task=task, root=root, samples=samples))
+    with atomic_path(out) as tmp:
+        tmp.write_text(page, encoding="utf-8")
 
 
 def render_chart(rows: list[dict], *, y: str, title: str, x: str = "round") -> str:

@@ -7,9 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ilr.io import atomic_path, read_json, write_csv, write_json
+from ilr.io import read_json, write_csv, write_json
 from ilr.params import load_params
-from ilr.report import collect_run, render_report
+from ilr.report import write_report
 from ilr.summary import FIELDS, build_summary_rows, merge_round_metrics, split_arms
 from ilr.tasks import task_from_params
 
@@ -40,9 +40,7 @@ def main(argv=None):
     write_json(args.summary, {f"{r['arm']}/{r['name']}": r for r in rows})
     for arm, arm_rows in split_arms(rows).items():
         write_csv(Path(args.plots) / f"{arm}.csv", arm_rows, fields=FIELDS)
-    run = collect_run(params, task=task_from_params(params.task), root=metrics.parent)
-    with atomic_path(args.html) as tmp:
-        tmp.write_text(render_report(run), encoding="utf-8")
+    write_report(params, task=task_from_params(params.task), out=args.html, root=metrics.parent)
     for r in rows:
         print(r["arm"], r["name"], r["test_accuracy"], r["kl"])
 

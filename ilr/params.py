@@ -145,6 +145,9 @@ class DpoParams:
     use_lora: bool = False
     args: dict = field(default_factory=dict)  # trl.DPOConfig fields (beta, loss_type, ...)
     lora: dict = field(default_factory=dict)  # peft.LoraConfig fields, used when use_lora
+    # DPO's steps (lr 1e-6) are far below bfloat16's resolution: a bf16 save rounds 99% of the
+    # weights back to the policy's, so DPO models are saved in float32 unless told otherwise.
+    save_dtype: str = "float32"
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,7 @@ def round_depth(rounds: dict, name: str) -> int:
 
 
 _CHOICES = {"model.save_dtype": ("bfloat16", "float16", "float32"),
+            "dpo.save_dtype": ("bfloat16", "float16", "float32"),
             "task.name": ("arith", "gsm8k"),
             "supervise.kind": ("model", "noise", "file"),
             "feedback.kind": ("classifier", "oracle", "file"),

@@ -23,7 +23,7 @@ def main(argv=None):
     pairs = read_jsonl(args.pairs, required=("id", "prompt", "chosen", "rejected"),
                        allow_empty=True)
     log = train_dpo(args.policy, pairs, task=task_from_params(params.task), dpo=params.dpo,
-                    out=args.out, seed=params.seed, save_dtype=params.model.save_dtype)
+                    out=args.out, seed=params.seed, save_dtype=params.dpo.save_dtype)
     print(json.dumps(log))
 
 

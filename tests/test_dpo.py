@@ -1,6 +1,7 @@
 """SFT+DPO: pairs, the feedback's choice as chosen, and a real short DPO run on the embedded model."""
 import dataclasses
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -101,3 +102,23 @@ def test_kl_is_zero_against_itself_and_positive_after_dpo(dpo_run, embedded_mode
     with pytest.raises(ValueError, match="sample from the policy itself"):
         estimate_kl(policy, reference, tokenizer, conversations, seed=0,
                     generation=dataclasses.replace(generation, temperature=0.7))
+
+
+def test_dpo_is_saved_in_a_dtype_that_keeps_its_small_steps(embedded_model):
+    """18 steps at DPO's learning rate move each weight by about 2e-5: a bfloat16 save rounds
+    nearly all of them back to the policy (models/dpo/d1 once held 99.4% of r0's weights and
+    gave r0's answers), the default ``dpo.save_dtype`` keeps them."""
+    import torch
+
+    from ilr.checkpoints import DTYPES
+    from ilr.params import load_params
+    dpo = load_params(Path(__file__).resolve().parents[1] / "params.yaml").dpo
+    policy = embedded_model[0].model.layers[0].mlp.down_proj.weight.detach().to(torch.bfloat16).float()
+    step = dpo.args["learning_rate"] * 18
+    moved = policy + step * torch.sign(torch.randn(policy.shape, generator=torch.Generator().manual_seed(0)))
+
+    def kept(dtype: str) -> float:
+        return (moved.to(DTYPES[dtype]).float() != policy).float().mean().item()
+
+    assert kept("bfloat16") < 0.05
+    assert kept(dpo.save_dtype) > 0.99

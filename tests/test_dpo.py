@@ -112,6 +112,7 @@ def test_dpo_is_saved_in_a_dtype_that_keeps_its_small_steps(embedded_model):
 
     from ilr.checkpoints import DTYPES
     from ilr.params import load_params
+
     dpo = load_params(Path(__file__).resolve().parents[1] / "params.yaml").dpo
     policy = embedded_model[0].model.layers[0].mlp.down_proj.weight.detach().to(torch.bfloat16).float()
     step = dpo.args["learning_rate"] * 18

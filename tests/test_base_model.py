@@ -11,11 +11,11 @@ def test_embedded_gguf_is_found():
     assert find_embedded_gguf().name == "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-def test_gguf_to_safetensors_round_trip_is_exact(tmp_path, embedded_model):
+def test_gguf_to_safetensors_round_trip_is_exact(embedded_model, embedded_model_dir):
+    """`embedded_model_dir` is the loaded GGUF saved in float32, as `convert_base_model` does
+    (its own load and save, ~35 s here, are exercised by the bf16 test below)."""
     gguf_model, tokenizer = embedded_model
-    info = convert_base_model(ModelParams(save_dtype="float32"), out=str(tmp_path / "fp32"))
-    assert info["parameters"] == 134_515_008
-    reloaded = AutoModelForCausalLM.from_pretrained(tmp_path / "fp32", dtype=torch.float32)
+    reloaded = AutoModelForCausalLM.from_pretrained(embedded_model_dir, dtype=torch.float32)
     assert not hasattr(reloaded.config, "quantization_config")
     want = gguf_model.state_dict()
     got = reloaded.state_dict()
@@ -28,7 +28,8 @@ def test_gguf_to_safetensors_round_trip_is_exact(tmp_path, embedded_model):
 
 def test_bf16_save_is_the_cast_of_the_gguf_weights(tmp_path, embedded_model):
     gguf_model, _ = embedded_model
-    convert_base_model(ModelParams(save_dtype="bfloat16"), out=str(tmp_path / "bf16"))
+    info = convert_base_model(ModelParams(save_dtype="bfloat16"), out=str(tmp_path / "bf16"))
+    assert info["parameters"] == 134_515_008 and info["dtype"] == "bfloat16"
     reloaded = load_causal_lm(str(tmp_path / "bf16"), dtype=torch.bfloat16)
     want = {k: v.to(torch.bfloat16) for k, v in gguf_model.state_dict().items()}
     assert all(torch.equal(v, want[k]) for k, v in reloaded.state_dict().items())

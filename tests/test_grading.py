@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from ilr.grading import extract_answer, grade, normalize_number
+from ilr.grading import NumberFormatError, extract_answer, grade, normalize_number, read_answer
 
 
 @pytest.mark.parametrize("text,answer", [
@@ -45,5 +45,62 @@ def test_perturbed_gsm8k_final_numbers_grade_wrong(gsm8k_dir):
         body, final = row["answer"].rsplit("####", 1)
         value = float(final.strip().replace(",", ""))
         for wrong in (value + 1, value * 10 + 3):
-            perturbed = f"{body}#### {wrong:g}"
+            perturbed = f"{body}#### {wrong:.12g}"  # :g's 6 digits would round 1450001 to 1.45e+06
             assert not grade(perturbed, row["answer"]), (row["answer"], perturbed)
+
+
+# The number formats people and models write: each is read right, or refused (None), never
+# read as another number. (text, answer)
+FORMATS = [
+    ("#### \u22127", "-7"),                      # typographic minus U+2212
+    ("#### \u20137", "-7"),                      # en dash as a minus
+    ("#### \uff0d7", "-7"),                      # fullwidth hyphen-minus
+    ("#### -$5", "-5"), ("#### $-5", "-5"), ("#### \u2212\u20ac12.50", "-12.5"),
+    ("x = \u22123", "-3"),                       # no ####: the last number keeps its sign
+    ("20-30 apples", "30"),                      # a dash between numbers is not a sign
+    ("20\u201330 apples", "30"),
+    ("answer\u20145", "5"),                      # an em dash is never a minus
+    ("#### 1\u202f234", "1234"),                 # narrow no-break space U+202F
+    ("#### 1\u00a0234\u00a0567", "1234567"),     # no-break space U+00A0
+    ("#### 1\u2009234", "1234"),                 # thin space U+2009
+    ("#### 1\u2007234", "1234"),                 # figure space U+2007
+    ("she pays 1\u202f234 dollars", "1234"),     # space-like groups in free text too
+    ("#### 1 234", "1234"),                      # a plain space after ####
+    ("#### 1 234.5", "1234.5"),
+    ("#### 1'234", "1234"), ("#### 1\u2019234", "1234"), ("#### 1_234", "1234"),
+    ("#### 1,234,567", "1234567"), ("#### 12,34,567", "1234567"),  # western, Indian groups
+    ("#### 1.234.567", "1234567"), ("#### 1.234,5", "1234.5"), ("#### 1\u202f234,5", "1234.5"),
+    ("#### \u0661\u0662\u0663", "123"),          # Arabic-Indic digits
+    ("#### \u0967\u0968", "12"),                 # Devanagari digits
+    ("#### \uff14\uff12", "42"),                 # fullwidth digits
+    ("#### \u0661\u066c\u0662\u0663\u0664", "1234"),  # Arabic thousands separator
+    ("#### \u0663\u066b\u0665", "3.5"),          # Arabic decimal separator
+    ("#### .5", "0.5"), ("#### 5.", "5"), ("#### 5.50", "5.5"), ("#### 1.5e3", "1500"),
+    ("#### 3/4", "0.75"), ("#### 50%", "50"), ("#### -0", "0"),
+    ("#### 12345678901234567891", "12345678901234567891"),  # exact, no float rounding
+    ("5 m\u00b2", "5"),                          # a unit's superscript is not a digit
+    # refused: the answer counts as missing
+    ("#### 1,5", None),                          # a decimal comma, or two numbers?
+    ("#### 1,23", None), ("#### 1.2.3", None), ("#### 1,234.567,8", None),
+    ("#### 10\u00b2", None),                     # 10 squared
+    ("#### \u2460", None), ("#### 1\u00bd", None),  # circled digit, vulgar fraction
+    ("#### 1/0", None), ("#### 1e999999", None),
+    ("the total is 1 234", None),                # one number or two? (no ####)
+]
+
+
+@pytest.mark.parametrize("text,answer", FORMATS)
+def test_number_formats_are_read_right_or_refused(text, answer):
+    assert extract_answer(text) == answer
+
+
+@pytest.mark.parametrize("text", [t for t, a in FORMATS if a is None])
+def test_refused_formats_say_why(text):
+    with pytest.raises(NumberFormatError) as caught:
+        read_answer(text)
+    assert len(str(caught.value).splitlines()) == 1 and "'" in str(caught.value)
+
+
+def test_a_refused_label_never_grades_right():
+    assert not grade("#### 1,5", "#### 15") and not grade("#### 1,5", "#### 1.5")
+    assert grade("#### \u22121\u202f500", "#### -1,500")

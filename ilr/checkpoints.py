@@ -84,6 +84,17 @@ def save_causal_lm(model, tokenizer, out: str | Path, *, dtype: str = "bfloat16"
         tokenizer.save_pretrained(tmp)
 
 
-def inference_dtype() -> torch.dtype:
-    """bfloat16 where the hardware computes in it natively, else float32."""
-    return torch.bfloat16 if bf16_supported() else torch.float32
+def resolve_dtype(name: str = "float32") -> str:
+    """The compute dtype ``model.dtype`` names: ``auto`` is bfloat16 where the hardware computes
+    in it natively (a GPU, a CPU with AVX512-BF16/AMX) and float32 elsewhere. The default is an
+    explicit float32, so two machines give the same numbers under one ``dvc.lock``."""
+    if name == "auto":
+        return "bfloat16" if bf16_supported() else "float32"
+    if name not in ("float32", "bfloat16"):
+        raise ValueError(f"model.dtype: {name!r} is not allowed; choose auto, float32 or bfloat16")
+    return name
+
+
+def inference_dtype(name: str = "float32") -> torch.dtype:
+    """The torch dtype that evaluation, sampling and scoring load models in (``model.dtype``)."""
+    return DTYPES[resolve_dtype(name)]

@@ -45,28 +45,30 @@ def build_sample_pairs(records: list[dict], samples: list[str], *, n_samples: in
     return pairs
 
 
-def select_preference_pairs(pairs: list[dict], scores: list[float], *,
-                            keep_share: float) -> list[dict]:
-    """The most confident ``keep_share`` of the scored pairs as ``{prompt, chosen, rejected}``:
-    chosen is the response the feedback preferred (score > 0.5 prefers the pair's B)."""
+def select_preference_pairs(pairs: list[dict], scores: list[float], *, keep_share: float,
+                            n_all: int | None = None) -> list[dict]:
+    """The most confident ``keep_share`` of all ``n_all`` pairs (the reference code's count,
+    identical samples included; default: the scored pairs) as ``{prompt, chosen, rejected}``:
+    chosen is the response the feedback preferred (score > 0.5 prefers the pair's B). Ties
+    (0.5) are never kept, so fewer come back when too few pairs are decided."""
     if not 0 < keep_share <= 1:
         raise ValueError(f"dpo.keep_share must be in (0, 1], got {keep_share}")
     if len(scores) != len(pairs):
         raise ValueError("one score per pair is needed")
     decided = [(abs(s - 0.5), p, s) for p, s in zip(pairs, scores) if s != 0.5]
     decided.sort(key=lambda t: (-t[0], t[1]["id"], t[1]["pair"]))
-    keep = decided[:round(keep_share * len(pairs))]
+    keep = decided[:round(keep_share * (len(pairs) if n_all is None else n_all))]
     return [{"id": p["id"], "pair": p["pair"], "prompt": p["prompt"], "score": s,
              "chosen": p["proposal"] if s > 0.5 else p["label"],
              "rejected": p["label"] if s > 0.5 else p["proposal"]} for _, p, s in keep]
 
 
-def build_dpo_config(dpo: DpoParams, *, output_dir: str, seed: int):
+def build_dpo_config(dpo: DpoParams, *, output_dir: str, seed: int, dtype: str = "float32"):
     """``trl.DPOConfig`` from ``dpo.args`` (DPOConfig field names; bf16 follows the hardware)."""
     from trl import DPOConfig
 
     check_fields(DPOConfig, dpo.args, "dpo.args")
-    return DPOConfig(output_dir=output_dir, **{**default_trainer_args(seed), **dpo.args})
+    return DPOConfig(output_dir=output_dir, **{**default_trainer_args(seed, dtype), **dpo.args})
 
 
 def build_dpo_dataset(task: Task, pairs: list[dict]):
@@ -79,28 +81,28 @@ def build_dpo_dataset(task: Task, pairs: list[dict]):
 
 
 def run_dpo_trainer(policy: str, pairs: list[dict], *, task: Task, dpo: DpoParams, workdir: str,
-                    seed: int):
+                    seed: int, dtype: str = "float32"):
     """Train with ``DPOTrainer`` (reference = a frozen copy of ``policy``); returns
     ``(trainer, tokenizer, train_output)``."""
     from trl import DPOTrainer
 
     tokenizer = load_tokenizer(policy)
     trainer = DPOTrainer(model=load_causal_lm(policy, dtype=torch.float32),
-                         args=build_dpo_config(dpo, output_dir=workdir, seed=seed),
+                         args=build_dpo_config(dpo, output_dir=workdir, seed=seed, dtype=dtype),
                          train_dataset=build_dpo_dataset(task, pairs), processing_class=tokenizer,
                          peft_config=build_lora_config(dpo, "dpo.lora"))
     return trainer, tokenizer, trainer.train()
 
 
 def train_dpo(policy: str, pairs: list[dict], *, task: Task, dpo: DpoParams, out: str, seed: int,
-              save_dtype: str = "bfloat16") -> dict:
+              save_dtype: str = "bfloat16", dtype: str = "float32") -> dict:
     """DPO from ``policy`` on ``pairs``; saves a full model (LoRA is merged) to ``out``."""
     if not pairs:
         raise ValueError("no preference pairs to train on: every pair tied (score 0.5); "
                          "raise dpo.n_samples or dpo.keep_share, or check the feedback")
     with tempfile.TemporaryDirectory(prefix="dpo-") as workdir:
         trainer, tokenizer, result = run_dpo_trainer(policy, pairs, task=task, dpo=dpo,
-                                                     workdir=workdir, seed=seed)
+                                                     workdir=workdir, seed=seed, dtype=dtype)
     model = trainer.model.merge_and_unload() if dpo.use_lora else trainer.model
     save_causal_lm(model, tokenizer, out, dtype=save_dtype)
     return {"train_loss": result.training_loss, "steps": result.global_step, "n_pairs": len(pairs)}

@@ -17,6 +17,7 @@ from typing import Callable
 
 from ilr.io import DataFileError, read_records
 from ilr.params import FeedbackParams
+from ilr.reliability import measure_decisions
 from ilr.tasks import Task
 
 TEMPLATE = ("Question: {question}\n\nAnswer (A): {a}\n\nAnswer (B): {b}\n\n"
@@ -77,7 +78,7 @@ def file_scores(items: list[dict], judgments: dict, *, path: str) -> list[float]
 
 
 def score_items(items: list[dict], *, params: FeedbackParams, task: Task, gold: list[dict],
-                seed: int, classifier: str | None = None) -> list[float]:
+                seed: int, classifier: str | None = None, dtype: str = "float32") -> list[float]:
     """Scores in [0, 1] for ``items`` from the configured feedback kind."""
     gold_by_id = {r["id"]: r for r in gold}
     if params.kind == "oracle":
@@ -94,7 +95,8 @@ def score_items(items: list[dict], *, params: FeedbackParams, task: Task, gold: 
             raise ValueError("feedback.kind is 'classifier' but no --classifier model was given")
         from ilr.feedback_model import load_acceptor
 
-        return score_both_orders(items, load_acceptor(classifier, batch_size=params.batch_size))
+        return score_both_orders(items, load_acceptor(classifier, batch_size=params.batch_size,
+                                                      dtype=dtype))
     raise ValueError(f"feedback.kind: unknown kind {params.kind!r}; allowed classifier, oracle, file")
 
 
@@ -122,14 +124,16 @@ def build_check_items(labels: list[dict], gold: list[dict], *, task: Task, n: in
 def measure_feedback(items: list[dict], scores: list[float]) -> dict:
     """Feedback accuracy on items where gold decides (``want``: should the proposal win?).
 
-    ``n_labels`` counts the distinct labels behind the items: with both-order averaging a
-    classifier scores a label's two roles s and 1 - s, so they are right or wrong together and
-    the sampling error of the accuracy is that of ``n_labels`` trials, not ``n_items``.
+    ``n_labels`` counts the distinct answer pairs behind the items: with both-order averaging a
+    classifier scores a pair's two roles s and 1 - s, so they are right or wrong together and
+    the Wilson interval of the accuracy is over ``n_labels`` trials, not ``n_items``.
     """
     decided = [(i["want"], s) for i, s in zip(items, scores)]
-    right = sum((s > 0.5) == want for want, s in decided)
-    return {"accuracy": right / len(decided) if decided else None, "n_items": len(decided),
-            "n_labels": len({i["id"] for i in items}),
+    n_labels = len({(i["id"], min(i["label"], i["proposal"])) for i in items})
+    measured = measure_decisions([w for w, _ in decided], [s for _, s in decided],
+                                 n_independent=n_labels)
+    return {**{k: v for k, v in measured.items() if k != "n"}, "n_items": len(decided),
+            "n_labels": n_labels,
             "mean_score_wanted": _mean([s for w, s in decided if w]),
             "mean_score_unwanted": _mean([s for w, s in decided if not w])}
 

@@ -27,6 +27,7 @@ class ParamsError(ValueError):
 class ModelParams:
     base: str = EMBEDDED_MODEL  # the embedded default, a hub id or a local folder
     save_dtype: str = "bfloat16"
+    dtype: str = "float32"  # compute dtype: auto | float32 | bfloat16 (auto follows the hardware)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ class SupervisorParams:
     n_train: int = 200
     args: dict = field(default_factory=dict)  # trl.SFTConfig fields
     generation: GenerationParams = field(default_factory=GenerationParams)
+    # how its checkpoints answer the held-back half A (the evaluator's material); the reference
+    # code samples at temperature 0.6
+    checkpoint_generation: GenerationParams = field(default_factory=lambda: GenerationParams(
+        do_sample=True, temperature=0.6))
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,11 @@ class SuperviseParams:
 @dataclass(frozen=True)
 class FeedbackModelParams:
     """The comparison classifier: pairs from gold and supervisor checkpoints' outputs on half A."""
-    n_pairs: int = 160
+    n_pairs: int = 160  # pairs sampled from every gold/right/wrong pair the outputs allow
     max_length: int = 384
+    heldout_share: float = 0.1  # share of the prompts held out for early stopping and metrics
+    early_stopping_patience: int = 1  # epochs without a lower held-out loss before stopping
+    save_dtype: str = "float32"  # a bf16 save rounds most of a short fine-tune away
     args: dict = field(default_factory=dict)  # transformers.TrainingArguments fields
 
 
@@ -114,7 +122,9 @@ class FeedbackParams:
 class RoundParams:
     """One refinement round: the label version it starts from and how it replaces labels."""
     prev: str = "r0"
-    mode: str = "feedback"  # feedback (ILR) | naive (the ablation: proposals replace, no feedback)
+    # feedback (ILR) | naive (the ablation: proposals replace, no feedback) | naive_reference
+    # (the reference code's ablation: a random alpha share of all labels, no difference filter)
+    mode: str = "feedback"
 
 
 @dataclass(frozen=True)
@@ -190,6 +200,7 @@ class Params:
 
 
 ROUND_ZERO = "r0"  # the supervisor's labels, data/labels/r0.jsonl
+ROUND_MODES = ("feedback", "naive", "naive_reference")
 
 
 def check_rounds(rounds: dict) -> None:
@@ -217,7 +228,9 @@ def round_depth(rounds: dict, name: str) -> int:
 
 
 _CHOICES = {"model.save_dtype": ("bfloat16", "float16", "float32"),
+            "model.dtype": ("auto", "float32", "bfloat16"),
             "dpo.save_dtype": ("bfloat16", "float16", "float32"),
+            "feedback_model.save_dtype": ("bfloat16", "float16", "float32"),
             "task.name": ("arith", "gsm8k"),
             "supervise.kind": ("model", "noise", "file"),
             "feedback.kind": ("classifier", "oracle", "file"),
@@ -231,6 +244,7 @@ _POSITIVE = {"task.n_train", "task.n_test", "task.n_supervisor", "evaluate.batch
              "dpo.generation.batch_size", "dpo.generation.max_new_tokens", "kl.n_prompts",
              "kl.generation.batch_size", "kl.generation.max_new_tokens"}
 _PROBABILITIES = {"supervise.noise.error_rate", "feedback.oracle.flip_rate",
+                  "feedback_model.heldout_share",
                   "quality.min_parseable"}
 
 
@@ -257,8 +271,8 @@ def _check_value(value, hint, key: str):
         raise ParamsError(f"{key}: must be > 0, got {value!r}")
     if key in ("refine.alpha", "dpo.keep_share") and not 0 < value <= 1:
         raise ParamsError(f"{key}: must be in (0, 1] (a share), got {value!r}")
-    if key.startswith("rounds.") and key.endswith(".mode") and value not in ("feedback", "naive"):
-        raise ParamsError(f"{key}: {value!r} is not allowed; choose one of ['feedback', 'naive']")
+    if key.startswith("rounds.") and key.endswith(".mode") and value not in ROUND_MODES:
+        raise ParamsError(f"{key}: {value!r} is not allowed; choose one of {list(ROUND_MODES)}")
     if key in _PROBABILITIES and not 0 <= value <= 1:
         raise ParamsError(f"{key}: must be a probability in [0, 1], got {value!r}")
     return float(value) if hint is float else value

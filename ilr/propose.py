@@ -24,7 +24,8 @@ def split_halves(labels: list[dict], *, seed: int, round_name: str) -> tuple[lis
 
 
 def propose_labels(base: str, labels: list[dict], *, task: Task, sft: SftParams,
-                   generation: GenerationParams, seed: int, round_name: str) -> list[dict]:
+                   generation: GenerationParams, seed: int, round_name: str,
+                   dtype: str = "float32") -> list[dict]:
     """One proposal per label, ``{id, proposal, half}``, each written by the model that was
     fine-tuned on the other half."""
     halves = split_halves(labels, seed=seed, round_name=round_name)
@@ -32,7 +33,7 @@ def propose_labels(base: str, labels: list[dict], *, task: Task, sft: SftParams,
     for k, (train, other) in enumerate([(halves[0], halves[1]), (halves[1], halves[0])]):
         with tempfile.TemporaryDirectory(prefix=f"half{k}-") as workdir:
             trainer, tokenizer, _ = run_sft_trainer(base, train, task=task, sft=sft,
-                                                    workdir=workdir, seed=seed + k)
+                                                    workdir=workdir, seed=seed + k, dtype=dtype)
         responses = generate_responses(trainer.model, tokenizer,
                                        [task.render_messages(r["prompt"]) for r in other],
                                        params=generation, seed=seed + k, desc=f"propose half {k}")

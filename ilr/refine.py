@@ -9,10 +9,15 @@ them, and a proposal replaces its label only when preferred (score > 0.5) and wi
 - ``dataset`` (the paper's text, default): at most ``floor(alpha * n_labels)`` replacements per
   round, the highest scores first.
 - ``compared`` (the reference code): accept scores above
-  ``max(0.5, quantile(compared scores, 1 - alpha))``, a share of the compared items.
+  ``max(0.5, quantile(compared scores, 1 - alpha))``, a share of the compared items. It is
+  applied as a count, the ``floor(alpha * n_compared)`` highest scores above 0.5, which is the
+  same for distinct scores and stays right when scores tie (an oracle's 0/1 scores would put the
+  quantile at 1.0 and accept nothing).
 
 ``mode: naive`` is the ablation without feedback: up to the cap of the differing proposals,
-chosen at random (seeded), replace their labels.
+chosen at random (seeded), replace their labels. ``mode: naive_reference`` is the reference
+code's ablation: a random ``alpha`` share of *all* labels is replaced by its proposal, with no
+difference filter (some replacements then carry the same answer).
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ import random
 import numpy as np
 
 SCOPES = ("dataset", "compared")
-MODES = ("feedback", "naive")
+MODES = ("feedback", "naive", "naive_reference")
 
 
 def find_compared(labels: list[dict], proposals: dict[str, str], *, same_answer) -> list[dict]:
@@ -49,15 +54,14 @@ def select_replacements(compared: list[dict], scores: list[float] | None, *, n_l
     if mode not in MODES:
         raise ValueError(f"refine.mode: {mode!r}; allowed {list(MODES)}")
     cap = math.floor(alpha * n_labels + 1e-9)
-    if mode == "naive":
+    if mode in ("naive", "naive_reference"):
         chosen = set(random.Random(f"naive/{seed}").sample(range(len(compared)),
                                                            min(cap, len(compared))))
         return [i in chosen for i in range(len(compared))]
     if scores is None or len(scores) != len(compared):
         raise ValueError("feedback mode needs one score per compared item")
     if alpha_scope == "compared":
-        threshold = reference_threshold(scores, alpha=alpha)
-        return [s > threshold for s in scores]
+        cap = math.floor(alpha * len(compared) + 1e-9)
     ranked = sorted((i for i, s in enumerate(scores) if s > 0.5),
                     key=lambda i: (-scores[i], compared[i]["id"]))
     chosen = set(ranked[:cap])
@@ -112,7 +116,8 @@ def refine_round(labels: list[dict], proposals: list[dict], *, same_answer, scor
     if missing:
         raise ValueError(f"{len(missing)} label(s) have no proposal, e.g. {missing[:5]}; the "
                          "proposals must come from the same label version")
-    compared = find_compared(labels, by_id, same_answer=same_answer)
+    compared = find_compared(labels, by_id, same_answer=(
+        (lambda a, b: False) if mode == "naive_reference" else same_answer))
     scores = (score(compared) if compared else []) if mode == "feedback" else None
     accepted = select_replacements(compared, scores, n_labels=len(labels), alpha=alpha,
                                    alpha_scope=alpha_scope, mode=mode,

@@ -113,8 +113,8 @@ th { background: #f3f3f3; } td.text { text-align: left; font-family: monospace; 
 <h1>ILR run report</h1>
 <p>Baselines (test accuracy):
 {% for name, acc in run.baselines.items() %}<b>{{ name }}</b> {{ "%.3f"|format(acc) }}{% if not loop.last %}, {% endif %}{% endfor %}.
-{% if run.feedback %}Feedback ({{ run.feedback.kind }}) accuracy where gold decides:
-{{ run.feedback.accuracy if run.feedback.accuracy is none else "%.3f"|format(run.feedback.accuracy) }}.{% endif %}</p>
+{% if run.feedback %}{% set fb = run.feedback.decided or {} %}Feedback ({{ run.feedback.kind }}) accuracy where gold decides:
+{{ fb.accuracy if fb.accuracy is none else "%.3f"|format(fb.accuracy) }}.{% endif %}</p>
 <h2>Accuracy by round</h2>
 <div class="charts" id="charts">{% for chart in charts %}<figure class="chart">{{ chart|safe }}</figure>{% endfor %}</div>
 <table id="rounds"><tr>{% for c in columns %}<th>{{ c }}</th>{% endfor %}</tr>

@@ -11,7 +11,7 @@ import tempfile
 
 import torch
 
-from ilr.checkpoints import bf16_supported, load_causal_lm, load_tokenizer, save_causal_lm
+from ilr.checkpoints import load_causal_lm, resolve_dtype, load_tokenizer, save_causal_lm
 from ilr.io import atomic_path
 from ilr.params import ParamsError, SftParams
 from ilr.tasks import Task
@@ -26,20 +26,21 @@ def check_fields(cls, values: dict, key: str) -> None:
                           f"see the {cls.__module__.split('.')[0]} docs for {cls.__name__}")
 
 
-def build_sft_config(sft: SftParams, *, output_dir: str, seed: int):
+def build_sft_config(sft: SftParams, *, output_dir: str, seed: int, dtype: str = "float32"):
     """``trl.SFTConfig`` from ``sft.args``. Unless set, bf16 follows the hardware: on a CPU
     without native bf16 (AVX2 only) bf16 autocast is ~20x slower than fp32."""
     from trl import SFTConfig
 
     check_fields(SFTConfig, sft.args, "sft.args")
-    return SFTConfig(output_dir=output_dir, **{**default_trainer_args(seed), **sft.args})
+    return SFTConfig(output_dir=output_dir, **{**default_trainer_args(seed, dtype), **sft.args})
 
 
-def default_trainer_args(seed: int) -> dict:
+def default_trainer_args(seed: int, dtype: str = "float32") -> dict:
     """What every trainer here sets unless params say otherwise: seeded, no checkpoints or
-    trackers, bf16 only where the hardware computes in it, the CPU when there is no GPU."""
+    trackers, bf16 autocast only when ``model.dtype`` resolves to bfloat16, the CPU when there
+    is no GPU."""
     return {"report_to": "none", "save_strategy": "no", "seed": seed, "data_seed": seed,
-            "bf16": bf16_supported(), "use_cpu": not torch.cuda.is_available()}
+            "bf16": resolve_dtype(dtype) == "bfloat16", "use_cpu": not torch.cuda.is_available()}
 
 
 def build_lora_config(section, key: str = "sft.lora"):
@@ -63,7 +64,7 @@ def build_sft_dataset(task: Task, records: list[dict]):
 
 
 def run_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParams,
-                    workdir: str, seed: int, **overrides):
+                    workdir: str, seed: int, dtype: str = "float32", **overrides):
     """Train with ``SFTTrainer`` in ``workdir``; returns ``(trainer, tokenizer, train_output)``.
 
     ``overrides`` are SFTConfig fields set by the caller (checkpointing, for the supervisor).
@@ -73,21 +74,21 @@ def run_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParam
     tokenizer = load_tokenizer(base)
     model = load_causal_lm(base, dtype=torch.float32)
     config = build_sft_config(dataclasses.replace(sft, args={**sft.args, **overrides}),
-                              output_dir=workdir, seed=seed)
+                              output_dir=workdir, seed=seed, dtype=dtype)
     trainer = SFTTrainer(model=model, args=config, train_dataset=build_sft_dataset(task, records),
                          processing_class=tokenizer, peft_config=build_lora_config(sft))
     return trainer, tokenizer, trainer.train()
 
 
 def train_sft(base: str, records: list[dict], *, task: Task, sft: SftParams, out: str,
-              seed: int, save_dtype: str = "bfloat16") -> dict:
+              seed: int, save_dtype: str = "bfloat16", dtype: str = "float32") -> dict:
     """Fine-tune ``base`` on ``records`` and save to ``out`` (a full model, or a LoRA adapter).
 
     Returns the trainer's final log (train loss, runtime, steps).
     """
     with tempfile.TemporaryDirectory(prefix="sft-") as workdir:
         trainer, tokenizer, result = run_sft_trainer(base, records, task=task, sft=sft,
-                                                     workdir=workdir, seed=seed)
+                                                     workdir=workdir, seed=seed, dtype=dtype)
     if sft.use_lora:
         with atomic_path(out) as tmp:
             trainer.model.save_pretrained(tmp)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ilr.params import ROUND_ZERO, round_depth
 
-ARMS = {"feedback": "ilr", "naive": "naive"}
+ARMS = {"feedback": "ilr", "naive": "naive", "naive_reference": "naive"}
 PLOT_ARMS = ("ilr", "naive", "dpo")
 FIELDS = ["arm", "round", "name", "test_accuracy", "label_accuracy", "kl", "kl_se",
           "share_replaced", "replacement_precision", "n_fixed", "n_broken"]

@@ -52,7 +52,7 @@ def supervise_labels(gold: list[dict], *, task: Task, params: Params,
             raise ValueError("supervise.kind is 'model' but no --supervisor model was given")
         from ilr.checkpoints import inference_dtype, load_causal_lm, load_tokenizer
 
-        model = load_causal_lm(supervisor, dtype=inference_dtype())
+        model = load_causal_lm(supervisor, dtype=inference_dtype(params.model.dtype))
         return write_model_labels(model, load_tokenizer(supervisor), gold, task=task,
                                   params=params), {"kind": kind, "supervisor": supervisor}
     if kind == "noise":

@@ -1,8 +1,9 @@
 """The paper's weak supervisor: the base model fine-tuned on part of gold half A.
 
 It is made weaker than the student through params (fewer examples, fewer steps). Its
-checkpoints (one per epoch) answer the held-back prompts of half A; those outputs, graded against
-gold, are the feedback classifier's training material.
+checkpoints (``supervisor.args.save_steps`` apart, or one per epoch) answer the held-back prompts
+of half A, sampled as the reference code does (``supervisor.checkpoint_generation``: temperature
+0.6); those outputs, graded against gold, are the feedback classifier's training material.
 """
 from __future__ import annotations
 
@@ -36,15 +37,17 @@ def train_supervisor(base: str, half_a: list[dict], *, task: Task, params: Param
     conversations = [task.render_messages(r["prompt"]) for r in held_back]
     outputs, summary = [], {"n_train": len(train), "n_held_back": len(held_back), "checkpoints": {}}
     with tempfile.TemporaryDirectory(prefix="supervisor-") as workdir:
+        checkpointing = {"save_strategy": "epoch", **sup.args, "save_only_model": True}
         trainer, tokenizer, result = run_sft_trainer(
-            base, train, task=task, sft=SftParams(args=sup.args), workdir=workdir,
-            seed=params.seed, save_strategy="epoch", save_only_model=True)
+            base, train, task=task, sft=SftParams(args=checkpointing), workdir=workdir,
+            seed=params.seed, dtype=params.model.dtype)
         save_causal_lm(trainer.model, tokenizer, out, dtype=params.model.save_dtype)
         del trainer
         for ckpt in sorted(Path(workdir).glob("checkpoint-*"), key=lambda p: int(p.name[11:])):
-            model = load_causal_lm(str(ckpt), dtype=inference_dtype())
-            responses = generate_responses(model, tokenizer, conversations, params=sup.generation,
-                                           seed=params.seed, desc=ckpt.name)
+            model = load_causal_lm(str(ckpt), dtype=inference_dtype(params.model.dtype))
+            responses = generate_responses(model, tokenizer, conversations,
+                                           params=sup.checkpoint_generation, seed=params.seed,
+                                           desc=ckpt.name)
             correct = [task.grade(o["text"], r["response"]) for o, r in zip(responses, held_back)]
             outputs += [{"id": r["id"], "checkpoint": ckpt.name, "response": o["text"], "correct": c}
                         for r, o, c in zip(held_back, responses, correct)]

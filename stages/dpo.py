@@ -23,7 +23,8 @@ def main(argv=None):
     pairs = read_jsonl(args.pairs, required=("id", "prompt", "chosen", "rejected"),
                        allow_empty=True)
     log = train_dpo(args.policy, pairs, task=task_from_params(params.task), dpo=params.dpo,
-                    out=args.out, seed=params.seed, save_dtype=params.dpo.save_dtype)
+                    out=args.out, seed=params.seed, save_dtype=params.dpo.save_dtype,
+                    dtype=params.model.dtype)
     print(json.dumps(log))
 
 

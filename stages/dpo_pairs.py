@@ -26,16 +26,18 @@ def main(argv=None):
     params = load_params(args.params)
     task = task_from_params(params.task)
     gold = read_records(args.gold, required=("id", "prompt", "response"))
-    samples = sample_policy(load_causal_lm(args.policy, dtype=inference_dtype()),
-                            load_tokenizer(args.policy), gold, task=task,
+    policy = load_causal_lm(args.policy, dtype=inference_dtype(params.model.dtype))
+    samples = sample_policy(policy, load_tokenizer(args.policy), gold, task=task,
                             n_samples=params.dpo.n_samples, generation=params.dpo.generation,
                             seed=params.seed)
     pairs = build_sample_pairs(gold, samples, n_samples=params.dpo.n_samples)
     scores = score_items(pairs, params=params.feedback, task=task, gold=gold, seed=params.seed,
-                         classifier=args.classifier)
-    kept = select_preference_pairs(pairs, scores, keep_share=params.dpo.keep_share)
+                         classifier=args.classifier, dtype=params.model.dtype)
+    n_all = len(gold) * (params.dpo.n_samples // 2)  # identical samples included, as the reference
+    kept = select_preference_pairs(pairs, scores, keep_share=params.dpo.keep_share, n_all=n_all)
     by_id = {g["id"]: g["response"] for g in gold}
-    metrics = {"n_samples": len(samples), "n_pairs": len(pairs), "n_kept": len(kept),
+    metrics = {"n_samples": len(samples), "n_pairs_all": n_all, "n_pairs": len(pairs),
+               "n_kept": len(kept),
                "chosen_correct": sum(task.grade(p["chosen"], by_id[p["id"]]) for p in kept)
                / len(kept) if kept else None,
                "rejected_correct": sum(task.grade(p["rejected"], by_id[p["id"]]) for p in kept)

@@ -24,7 +24,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     params = load_params(args.params)
     records = read_records(args.test, required=("id", "prompt", "response"))
-    model = load_causal_lm(args.model, dtype=inference_dtype())
+    model = load_causal_lm(args.model, dtype=inference_dtype(params.model.dtype))
     predictions, metrics = evaluate_model(model, load_tokenizer(args.model),
                                           task_from_params(params.task), records,
                                           params=params.evaluate, seed=params.seed)

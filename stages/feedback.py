@@ -1,13 +1,16 @@
-"""DVC stage `feedback`: accuracy of the configured feedback on items where gold decides
-(a wrong round-0 label against its gold solution, in both roles).
+"""DVC stage `feedback`: how reliable the feedback is where gold decides. The configured kind
+(`feedback.kind`) on round 0's decided items (a wrong label against its gold solution, in both
+roles); the trained classifier on those items and on its held-out pairs, whatever the kind.
 
-    python -m stages.feedback --params params.yaml --labels data/labels/r0.jsonl --gold data/gold/train.jsonl --classifier models/feedback --metrics metrics/feedback.json
+    python -m stages.feedback --params params.yaml --labels data/labels/r0.jsonl --gold data/gold/train.jsonl --classifier models/feedback --heldout data/feedback/heldout.jsonl --metrics metrics/feedback.json
 """
 import argparse
+import dataclasses
 import json
 
 from ilr.feedback import build_check_items, measure_feedback, score_items
-from ilr.io import read_records, write_json
+from ilr.feedback_model import pair_items
+from ilr.io import read_jsonl, read_records, write_json
 from ilr.params import load_params
 from ilr.tasks import task_from_params
 
@@ -17,7 +20,8 @@ def main(argv=None):
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--labels", required=True, help="JSONL of round-0 labels")
     parser.add_argument("--gold", required=True, help="JSONL of the student's gold records")
-    parser.add_argument("--classifier", help="classifier folder (feedback.kind: classifier)")
+    parser.add_argument("--classifier", required=True, help="the trained classifier's folder")
+    parser.add_argument("--heldout", required=True, help="JSONL of the classifier's held-out pairs")
     parser.add_argument("--metrics", required=True, help="output JSON")
     args = parser.parse_args(argv)
     params = load_params(args.params)
@@ -25,9 +29,20 @@ def main(argv=None):
     gold = read_records(args.gold, required=("id", "prompt", "response"))
     labels = read_records(args.labels, required=("id", "prompt", "response"))
     items = build_check_items(labels, gold, task=task, n=params.feedback.n_check, seed=params.seed)
-    scores = score_items(items, params=params.feedback, task=task, gold=gold, seed=params.seed,
-                         classifier=args.classifier)
-    metrics = {"kind": params.feedback.kind, **measure_feedback(items, scores)}
+    classifier = dataclasses.replace(params.feedback, kind="classifier")
+
+    def score(kind_params, these):
+        return score_items(these, params=kind_params, task=task, gold=gold, seed=params.seed,
+                           classifier=args.classifier, dtype=params.model.dtype)
+
+    heldout = pair_items(read_jsonl(args.heldout, required=("id", "prompt", "better", "worse"),
+                                    allow_empty=True))
+    decided = measure_feedback(items, score(classifier, items))
+    metrics = {"kind": params.feedback.kind,
+               "decided": (decided if params.feedback.kind == "classifier"
+                           else measure_feedback(items, score(params.feedback, items))),
+               "classifier": {"decided": decided,
+                              "heldout": measure_feedback(heldout, score(classifier, heldout))}}
     write_json(args.metrics, metrics)
     print(json.dumps(metrics))
 

@@ -1,12 +1,14 @@
-"""DVC stage `feedback_model`: fine-tune the comparison classifier once, from the base model.
+"""DVC stage `feedback_model`: fine-tune the comparison classifier once, from the base model, on
+pairs of the reference code's kinds; a share of the prompts is held out (early stopping, and the
+`feedback` stage's held-out metrics).
 
-    python -m stages.feedback_model --params params.yaml --base models/base --half-a data/gold/supervisor.jsonl --outputs data/supervisor/outputs.jsonl --out models/feedback
+    python -m stages.feedback_model --params params.yaml --base models/base --half-a data/gold/supervisor.jsonl --outputs data/supervisor/outputs.jsonl --out models/feedback --heldout data/feedback/heldout.jsonl
 """
 import argparse
 import json
 
-from ilr.feedback_model import build_pairs, train_feedback_model
-from ilr.io import read_records, read_jsonl
+from ilr.feedback_model import build_preference_pairs, split_heldout, train_feedback_model
+from ilr.io import read_jsonl, read_records, write_jsonl
 from ilr.params import load_params
 
 
@@ -15,16 +17,20 @@ def main(argv=None):
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--base", required=True, help="base model folder")
     parser.add_argument("--half-a", required=True, help="JSONL of gold half A")
-    parser.add_argument("--outputs", required=True, help="JSONL of supervisor checkpoint answers")
+    parser.add_argument("--outputs", required=True, help="JSONL of graded checkpoint answers")
     parser.add_argument("--out", required=True, help="output classifier folder")
+    parser.add_argument("--heldout", required=True, help="output JSONL of the held-out pairs")
     args = parser.parse_args(argv)
     params = load_params(args.params)
+    fm = params.feedback_model
     gold = read_records(args.half_a, required=("id", "prompt", "response"))
-    outputs = read_jsonl(args.outputs, required=("id", "response"))
-    pairs = build_pairs(outputs, gold, n_pairs=params.feedback_model.n_pairs, seed=params.seed)
-    log = train_feedback_model(args.base, pairs, params=params.feedback_model, out=args.out,
-                               seed=params.seed, save_dtype=params.model.save_dtype)
-    print(json.dumps(log))
+    outputs = read_jsonl(args.outputs, required=("id", "response", "correct"))
+    pairs = build_preference_pairs(outputs, gold, n_pairs=fm.n_pairs, seed=params.seed)
+    train, heldout = split_heldout(pairs, share=fm.heldout_share, seed=params.seed)
+    log = train_feedback_model(args.base, train, heldout, params=fm, out=args.out,
+                               seed=params.seed, dtype=params.model.dtype)
+    write_jsonl(args.heldout, heldout)
+    print(json.dumps({k: v for k, v in log.items() if k not in ("model", "tokenizer")}))
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ def main(argv=None):
     params = load_params(args.params)
     task = task_from_params(params.task)
     records = read_records(args.test, required=("id", "prompt"))[:params.kl.n_prompts]
-    metrics = estimate_kl(load_causal_lm(args.policy, dtype=inference_dtype()),
-                          load_causal_lm(args.reference, dtype=inference_dtype()),
+    dtype = inference_dtype(params.model.dtype)
+    metrics = estimate_kl(load_causal_lm(args.policy, dtype=dtype),
+                          load_causal_lm(args.reference, dtype=dtype),
                           load_tokenizer(args.policy),
                           [task.render_messages(r["prompt"]) for r in records],
                           generation=params.kl.generation, seed=params.seed)

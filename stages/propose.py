@@ -25,7 +25,8 @@ def main(argv=None):
     labels = read_records(args.labels, required=("id", "prompt", "response"))
     proposals = propose_labels(args.base, labels, task=task_from_params(params.task),
                                sft=params.sft, generation=params.propose.generation,
-                               seed=params.seed, round_name=args.round)
+                               seed=params.seed, round_name=args.round,
+                               dtype=params.model.dtype)
     write_jsonl(args.out, proposals)
 
 

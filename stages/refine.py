@@ -11,6 +11,7 @@ from ilr.io import read_records, write_json, write_jsonl
 from ilr.params import load_params
 from ilr.quality import check_label_version
 from ilr.refine import refine_round
+from ilr.reliability import measure_round_feedback
 from ilr.supervise import measure_labels
 from ilr.tasks import task_from_params
 
@@ -38,13 +39,15 @@ def main(argv=None):
     new, audit, counts = refine_round(
         labels, proposals, same_answer=task.same_answer, grade=task.grade, gold=gold,
         score=lambda items: score_items(items, params=params.feedback, task=task, gold=gold,
-                                        seed=params.seed, classifier=args.classifier),
+                                        seed=params.seed, classifier=args.classifier,
+                                        dtype=params.model.dtype),
         alpha=params.refine.alpha, alpha_scope=params.refine.alpha_scope,
         mode=params.rounds[args.round].mode, seed=params.seed, round_name=args.round)
     quality = check_label_version(new, gold, version=args.round, task=task,
                                   quality=params.quality, previous=labels,
                                   alpha=params.refine.alpha, path=args.out)
-    metrics = {**measure_labels(new, gold, task=task), "round": args.round, **counts}
+    metrics = {**measure_labels(new, gold, task=task), "round": args.round, **counts,
+               **measure_round_feedback(audit)}
     write_jsonl(args.out, new)
     write_jsonl(args.audit, audit)
     write_json(args.metrics, metrics)

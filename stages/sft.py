@@ -21,7 +21,8 @@ def main(argv=None):
     params = load_params(args.params)
     records = read_records(args.train, required=("id", "prompt", "response"))
     log = train_sft(args.base, records, task=task_from_params(params.task), sft=params.sft,
-                    out=args.out, seed=params.seed, save_dtype=params.model.save_dtype)
+                    out=args.out, seed=params.seed, save_dtype=params.model.save_dtype,
+                    dtype=params.model.dtype)
     print(json.dumps(log))
 
 

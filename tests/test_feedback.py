@@ -6,7 +6,7 @@ import pytest
 from ilr.arith import ArithSpec, generate_records
 from ilr.feedback import (build_check_items, file_scores, measure_feedback, oracle_scores,
                           read_judgments, render_comparison, score_both_orders, score_items)
-from ilr.feedback_model import build_pairs
+from ilr.feedback_model import build_examples, build_preference_pairs, split_heldout
 from ilr.io import DataFileError
 from ilr.noise import corrupt_records
 from ilr.params import FeedbackParams, FileParams, OracleParams, TaskParams
@@ -112,15 +112,35 @@ def test_file_judgments_reject_bad_lines(tmp_path, gold, line, message):
         read_judgments(str(path), {g["id"] for g in gold})
 
 
-def test_classifier_pairs_prefer_gold_in_both_orders(gold):
-    outputs = [{"id": g["id"], "response": f"#### {i}", "checkpoint": "c"} for i, g in enumerate(gold[:20])]
-    outputs.append({"id": gold[0]["id"], "response": gold[0]["response"], "checkpoint": "c"})  # same as gold: dropped
-    pairs = build_pairs(outputs, gold, n_pairs=50, seed=0)
-    assert len(pairs) == 40 and sum(p["label"] for p in pairs) == 20
-    by_id = {g["id"]: g for g in gold}
-    for p in pairs:
-        b = p["text"].split("Answer (B): ")[1].split("\n\nYou gave")[0]
-        assert (b in {g["response"] for g in by_id.values()}) == (p["label"] == 1)
+def test_classifier_pairs_are_the_reference_kinds_in_both_orders(gold):
+    """Per prompt: gold > each wrong answer, each right (non-gold) answer > each wrong one, gold >
+    each right one; identical texts collapse; every pair is shown in both orders."""
+    g0, g1 = gold[0], gold[1]
+    right = g0["response"] + " "  # gold's text once stripped: makes no pair
+    outputs = [{"id": g0["id"], "response": "#### -1", "correct": False},
+               {"id": g0["id"], "response": "#### -1", "correct": False},  # a duplicate
+               {"id": g0["id"], "response": "#### -2", "correct": False},
+               {"id": g0["id"], "response": right, "correct": True},  # gold itself: no pair
+               {"id": g1["id"], "response": "so #### " + g1["answer"], "correct": True},
+               {"id": g1["id"], "response": "#### -3", "correct": False}]
+    pairs = build_preference_pairs(outputs, gold, n_pairs=100, seed=0)
+    kinds = sorted((p["id"], p["kind"]) for p in pairs)
+    assert kinds == sorted([(g0["id"], "gold>wrong")] * 2 + [(g1["id"], "gold>wrong"),
+                                                            (g1["id"], "right>wrong"),
+                                                            (g1["id"], "gold>right")])
+    examples = build_examples(pairs)
+    assert len(examples) == 2 * len(pairs) and sum(e["label"] for e in examples) == len(pairs)
+    for p, accept, refuse in zip(pairs, examples[::2], examples[1::2]):
+        assert accept == {"text": render_comparison(p["prompt"], p["worse"], p["better"]), "label": 1}
+        assert refuse == {"text": render_comparison(p["prompt"], p["better"], p["worse"]), "label": 0}
+    assert len(build_preference_pairs(outputs, gold, n_pairs=2, seed=0)) == 2
+
+
+def test_heldout_split_is_by_prompt(gold):
+    pairs = [{"id": g["id"], "kind": "gold>wrong"} for g in gold[:50] for _ in range(3)]
+    train, heldout = split_heldout(pairs, share=0.1, seed=0)
+    assert len({p["id"] for p in heldout}) == 5 and len(train) + len(heldout) == 150
+    assert not {p["id"] for p in train} & {p["id"] for p in heldout}
 
 
 def test_oracle_via_score_items(gold, noisy):

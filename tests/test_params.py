@@ -63,7 +63,7 @@ def _write(tmp_path, data) -> Path:
     ({"refine": {"alpha_scope": "all"}}, r"refine.alpha_scope: 'all' is not allowed; choose one of \['dataset', 'compared'\]"),
     ({"rounds": {"r1": {"prev": "r9"}}}, r"rounds.r1.prev: 'r9' is neither 'r0' nor a round"),
     ({"rounds": {"r1": {"prev": "r2"}, "r2": {"prev": "r1"}}}, r"form a loop"),
-    ({"rounds": {"r1": {"mode": "greedy"}}}, r"rounds.r1.mode: 'greedy' is not allowed; choose one of \['feedback', 'naive'\]"),
+    ({"rounds": {"r1": {"mode": "greedy"}}}, r"rounds.r1.mode: 'greedy' is not allowed; choose one of \['feedback', 'naive', 'naive_reference'\]"),
     ({"rounds": {"r1": {"prev": "r0", "alpha": 0.2}}}, r"unknown key\(s\) \['rounds.r1.alpha'\]"),
     ({"rounds": {"gold": {"prev": "r0"}}}, r"rounds.gold: a round name"),
     ({"rounds": ["r1", "r2"]}, r"rounds: expected a mapping of names to sections"),

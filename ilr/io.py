@@ -1,7 +1,10 @@
 """File formats: JSONL records and JSON metrics, read with clear errors, written atomically.
 
-Every writer goes through :func:`atomic_path`: the data lands in a temporary sibling and is
-renamed into place, so a killed stage leaves the previous file or none, never half a file.
+Every writer goes through :func:`commit_outputs`: the data lands in temporary siblings, and
+only when every output of the block is written are they all moved into place, so a killed or
+failed stage leaves the previous set of outputs (or none), never half a file and never new
+labels beside an old audit. Readers accept a UTF-8 byte-order mark and CRLF line ends, and
+check the type of every known field (:data:`TEXT_FIELDS`) at the file edge.
 """
 from __future__ import annotations
 
@@ -13,9 +16,91 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
+# fields that are text wherever a reader requires them: the error names file, line and id
+TEXT_FIELDS = ("prompt", "response", "proposal", "chosen", "rejected", "question", "answer",
+               "choice", "better", "worse")
+BOM = "\ufeff"
+
 
 class DataFileError(ValueError):
     """A data file that cannot be used; the message names the file, the line and the fix."""
+
+
+class StagedOutputs:
+    """Outputs written to temporary siblings, to be moved into place together."""
+
+    def __init__(self):
+        self.staged: list[tuple[Path, Path, Path]] = []  # (temp folder, temp path, target)
+
+    def path(self, target: str | os.PathLike) -> Path:
+        """A temporary path (file or folder) that becomes ``target`` on commit."""
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp",
+                                       dir=target.parent))
+        self.staged.append((folder, folder / target.name, target))
+        return folder / target.name
+
+    def jsonl(self, target: str | os.PathLike, records: Iterable[dict]) -> None:
+        with self.path(target).open("w", encoding="utf-8") as f:
+            for record in records:
+                f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+
+    def json(self, target: str | os.PathLike, data: dict) -> None:
+        self.path(target).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n",
+                                     encoding="utf-8")
+
+    def csv(self, target: str | os.PathLike, rows: list[dict], *, fields: list[str]) -> None:
+        """A CSV with a header of ``fields`` (missing values left empty), for ``dvc plots``."""
+        import csv
+
+        with self.path(target).open("w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    def commit(self) -> None:
+        """Move every staged output onto its target; if one move fails, put the previous
+        outputs back, so the set stays whole."""
+        moved: list[tuple[Path, Path | None]] = []
+        try:
+            for folder, staged, target in self.staged:
+                backup = None
+                if target.exists() or target.is_symlink():
+                    backup = folder / f"{target.name}.previous"
+                    os.replace(target, backup)
+                moved.append((target, backup))
+                os.replace(staged, target)
+        except BaseException:
+            for target, backup in reversed(moved):
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target, ignore_errors=True)
+                elif target.exists() or target.is_symlink():
+                    target.unlink()
+                if backup is not None:
+                    os.replace(backup, target)
+            raise
+
+    def discard(self) -> None:
+        for folder, _, _ in self.staged:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def commit_outputs() -> Iterator[StagedOutputs]:
+    """Stage a stage's outputs; they replace the previous ones together when the block
+    succeeds, and none of them does when it raises::
+
+        with commit_outputs() as out:
+            out.jsonl(args.out, labels)
+            out.json(args.metrics, metrics)
+    """
+    outputs = StagedOutputs()
+    try:
+        yield outputs
+        outputs.commit()
+    finally:
+        outputs.discard()
 
 
 @contextlib.contextmanager
@@ -24,17 +109,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     Works for files and for folders (a model directory): the old target is replaced whole.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    target = tmp / path.name
-    try:
-        yield target
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        os.replace(target, path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with commit_outputs() as outputs:
+        yield outputs.path(path)
 
 
 def read_jsonl(path: str | os.PathLike, *, required: Iterable[str] = (),
@@ -47,33 +123,75 @@ def read_jsonl(path: str | os.PathLike, *, required: Iterable[str] = (),
 def read_numbered(path: str | os.PathLike, *, required: Iterable[str] = (),
                   allow_empty: bool = False) -> list[tuple[int, dict]]:
     """``(line number, record)`` pairs of a JSONL file; blank lines are skipped."""
+    return parse_numbered(read_text(path).split("\n"), source=str(path), required=required,
+                          allow_empty=allow_empty)
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """A UTF-8 text file (a byte-order mark is dropped); errors name the file and the line."""
     path = Path(path)
     if not path.is_file():
         raise DataFileError(f"{path}: file not found")
-    with path.open(encoding="utf-8") as f:
-        return parse_numbered(f, source=str(path), required=required, allow_empty=allow_empty)
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8").removeprefix(BOM)
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise DataFileError(f"{path}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x} at "
+                            f"offset {e.start}); save the file as UTF-8") from None
+
+
+def json_type(value) -> str:
+    """The JSON name of a value's type, for messages."""
+    return ("null" if value is None else "boolean" if isinstance(value, bool) else
+            "number" if isinstance(value, (int, float)) else "string" if isinstance(value, str)
+            else "list" if isinstance(value, list) else "object")
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [k for k, _ in pairs]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise DataFileError(f"key(s) {twice} appear twice in one object; keep one of each")
+    return dict(pairs)
+
+
+def parse_record(line: str, *, where: str):
+    """One JSON value; a malformed line or a key written twice raises, naming ``where``."""
+    try:
+        return json.loads(line, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as e:
+        raise DataFileError(f"{where}: malformed JSON ({e.msg}); "
+                            "each line must be one JSON object") from None
+    except DataFileError as e:
+        raise DataFileError(f"{where}: {e}") from None
 
 
 def parse_numbered(lines: Iterable[str], *, source: str, required: Iterable[str] = (),
                    allow_empty: bool = False) -> list[tuple[int, dict]]:
-    """Parse JSONL lines; errors name ``source`` and the line."""
+    """Parse JSONL lines; errors name ``source`` and the line. Required fields named in
+    :data:`TEXT_FIELDS` must be strings."""
     required = tuple(required)
     records = []
     for lineno, line in enumerate(lines, start=1):
+        if lineno == 1:
+            line = line.removeprefix(BOM)
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataFileError(f"{source}:{lineno}: malformed JSON ({e.msg}); "
-                                "each line must be one JSON object") from None
+        record = parse_record(line, where=f"{source}:{lineno}")
         if not isinstance(record, dict):
             raise DataFileError(f"{source}:{lineno}: expected a JSON object, "
-                                f"got {type(record).__name__}")
+                                f"got {json_type(record)}")
         missing = [k for k in required if k not in record]
         if missing:
             raise DataFileError(f"{source}:{lineno}: missing field(s) {missing}; "
                                 f"each record needs {list(required)}")
+        for key in required:
+            if key in TEXT_FIELDS and not isinstance(record[key], str):
+                who = f"id {record['id']!r}: " if "id" in record else ""
+                raise DataFileError(f"{source}:{lineno}: {who}{key} must be a string, got "
+                                    f"{json_type(record[key])} ({json.dumps(record[key])[:40]}); "
+                                    "write it as text in double quotes")
         records.append((lineno, record))
     if not records and not allow_empty:
         raise DataFileError(f"{source}: empty file; expected one JSON object per line")
@@ -94,7 +212,7 @@ def read_records_at(path: str, *, rev: str | None = None, repo: str | None = Non
     except Exception as e:  # dvc raises many kinds: missing rev, path, cache
         raise DataFileError(f"{source}: cannot read it through dvc.api ({type(e).__name__}: "
                             f"{e}); check the revision and that the file was committed") from None
-    return [r for _, r in parse_numbered(text.splitlines(), source=source, required=required)]
+    return [r for _, r in parse_numbered(text.split("\n"), source=source, required=required)]
 
 
 def read_records(path: str | os.PathLike, *, required: Iterable[str] = ("id",)) -> list[dict]:
@@ -113,35 +231,27 @@ def read_records(path: str | os.PathLike, *, required: Iterable[str] = ("id",)) 
 
 
 def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> None:
-    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as f:
-        for record in records:
-            f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+    with commit_outputs() as out:
+        out.jsonl(path, records)
 
 
 def write_json(path: str | os.PathLike, data: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    with commit_outputs() as out:
+        out.json(path, data)
 
 
 def read_json(path: str | os.PathLike) -> dict:
     """Read a JSON object (a metrics file)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataFileError(f"{path}: file not found")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path))
     except json.JSONDecodeError as e:
         raise DataFileError(f"{path}:{e.lineno}: malformed JSON ({e.msg})") from None
     if not isinstance(data, dict):
-        raise DataFileError(f"{path}: expected a JSON object, got {type(data).__name__}")
+        raise DataFileError(f"{path}: expected a JSON object, got {json_type(data)}")
     return data
 
 
 def write_csv(path: str | os.PathLike, rows: list[dict], *, fields: list[str]) -> None:
     """A CSV with a header of ``fields`` (missing values left empty), for ``dvc plots``."""
-    import csv
-
-    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    with commit_outputs() as out:
+        out.csv(path, rows, fields=fields)

@@ -4,6 +4,8 @@
     ilr history arith-train-00012        what happened to one example across rounds?
     ilr diff r1 r1 --rev-a HEAD~1        what changed since the last commit?
     ilr report                           one static HTML page for the run
+    ilr summary                          every arm by round: label and test accuracy, KL
+    ilr quick                            the whole pipeline at tiny sizes, then the report
 
 Paths default to the layout of dvc.yaml; run it from the repository root.
 """
@@ -18,6 +20,7 @@ import click
 
 from ilr.audit import build_audit_rows, build_history, count_audit_rows, diff_labels, order_versions
 from ilr.io import DataFileError, read_jsonl, read_records, read_records_at
+from ilr.missing import missing_line, missing_metrics_line
 from ilr.params import ParamsError, load_params
 from ilr.tasks import task_from_params
 
@@ -34,6 +37,10 @@ def _load(params_path: str):
     except ParamsError as e:
         _fail(e)
     return params, task_from_params(params.task)
+
+
+def _missing(paths: list[Path], versions: list[str], rounds: dict, what: str):
+    raise click.ClickException(missing_line(paths, versions, rounds, what=what))
 
 
 def _gold(path: str) -> dict:
@@ -79,12 +86,17 @@ def audit(ctx, round_name, decision, fmt, audit_dir):
     if round_name and round_name not in params.rounds:
         _fail(ValueError(f"--round {round_name}: not a round of {ctx.obj['params']}; "
                          f"choose one of {list(params.rounds)}"))
+    names = [round_name] if round_name else order_versions(params.rounds)[1:]
+    missing = [name for name in names if not (Path(audit_dir) / f"{name}.jsonl").is_file()]
+    if missing:
+        paths = [Path(audit_dir) / f"{name}.jsonl" for name in missing]
+        if len(missing) == len(names):
+            _missing(paths, missing, params.rounds, "ilr audit")
+        click.echo(missing_line(paths, missing, params.rounds, what="ilr audit"), err=True)
     rows = []
-    for name in [round_name] if round_name else order_versions(params.rounds)[1:]:
+    for name in names:
         path = Path(audit_dir) / f"{name}.jsonl"
         if not path.is_file():
-            if round_name:
-                _fail(DataFileError(f"{path}: not found; run `dvc repro refine@{name}` first"))
             continue
         rows += build_audit_rows(read_jsonl(path, allow_empty=True), task=task, round_name=name,
                                  accepted=None if decision is None else decision == "accepted")
@@ -102,6 +114,12 @@ def audit(ctx, round_name, decision, fmt, audit_dir):
 def history(ctx, example_id, fmt, labels_dir, audit_dir, gold):
     params, task = _load(ctx.obj["params"])
     versions, audits = {}, {}
+    missing = [name for name in order_versions(params.rounds)
+               if not (Path(labels_dir) / f"{name}.jsonl").is_file()]
+    line = missing_line([Path(labels_dir) / f"{name}.jsonl" for name in missing], missing,
+                        params.rounds, what="ilr history") if missing else None
+    if missing and len(missing) == len(order_versions(params.rounds)):
+        _fail(ValueError(line))
     for name in order_versions(params.rounds):
         if (Path(labels_dir) / f"{name}.jsonl").is_file():
             versions[name] = {r["id"]: r for r in read_records(Path(labels_dir) / f"{name}.jsonl")}
@@ -112,7 +130,9 @@ def history(ctx, example_id, fmt, labels_dir, audit_dir, gold):
         rows = build_history(example_id, versions=versions, audits=audits, rounds=params.rounds,
                              task=task, gold=_gold(gold))
     except KeyError as e:
-        _fail(ValueError(e.args[0]))
+        _fail(ValueError(line or e.args[0]))
+    if line:
+        click.echo(line, err=True)
     if fmt == "table":
         rows = [{k: v for k, v in r.items() if k != "response"} for r in rows]
     _emit(rows, fmt)
@@ -134,6 +154,11 @@ def diff(ctx, a, b, rev_a, rev_b, fmt, labels_dir, gold):
     def resolve(name):
         return name if name.endswith(".jsonl") else str(Path(labels_dir) / f"{name}.jsonl")
 
+    missing = [name for name, rev in ((a, rev_a), (b, rev_b)) if rev is None
+               and not name.endswith(".jsonl") and not Path(resolve(name)).is_file()]
+    if missing:
+        missing = list(dict.fromkeys(missing))
+        _missing([Path(resolve(name)) for name in missing], missing, params.rounds, "ilr diff")
     try:
         old = read_records_at(resolve(a), rev=rev_a, required=("id", "response"))
         new = read_records_at(resolve(b), rev=rev_b, required=("id", "response"))
@@ -156,3 +181,96 @@ def report(ctx, out, samples):
     params, task = _load(ctx.obj["params"])
     write_report(params, task=task, out=out, samples=samples)
     click.echo(f"wrote {out}")
+    missing = [name for name in order_versions(params.rounds)[1:]
+               if not Path(f"data/audit/{name}.jsonl").is_file()]
+    if missing:  # the page is written from the committed metrics, without sample replacements
+        click.echo(missing_line([Path(f"data/audit/{name}.jsonl") for name in missing], missing,
+                                params.rounds, what="ilr report (written without sample replacements)"), err=True)
+
+
+SUMMARY_COLUMNS = ["arm", "round", "name", "label_accuracy", "test_accuracy", "kl", "kl_se",
+                   "n_fixed", "n_broken", "replacement_precision", "share_replaced"]
+ARMS = ["sft", "ilr", "naive", "dpo"]
+
+
+@main.command(help="The comparison of metrics/summary.json (written by the `report` stage), one "
+                   "row per arm and round: label accuracy, test accuracy, KL from the round-0 "
+                   "policy, labels fixed and broken. Reads only committed files: no compute.")
+@click.option("--summary", "path", default="metrics/summary.json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "jsonl"]),
+              default="table", show_default=True)
+def summary(path, fmt):
+    if not Path(path).is_file():
+        _fail(ValueError(missing_metrics_line([Path(path)], what="ilr summary")))
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    entries = sorted(data.values(), key=lambda e: (
+        ARMS.index(e.get("arm")) if e.get("arm") in ARMS else len(ARMS), e.get("round") or 0,
+        str(e.get("name"))))
+    extra = [k for e in entries for k in e if k not in SUMMARY_COLUMNS]
+    columns = SUMMARY_COLUMNS + list(dict.fromkeys(extra))
+    rows = [{c: e.get(c) for c in columns} for e in entries]
+    if fmt == "md":
+        from tabulate import tabulate
+
+        click.echo(tabulate(rows, headers="keys", tablefmt="github", floatfmt=".4g",
+                            missingval=""))
+        return
+    if fmt == "table":
+        from tabulate import tabulate
+
+        click.echo(tabulate(rows, headers="keys", floatfmt=".4g", missingval="") if rows
+                   else "(no rows)")
+        return
+    _emit(rows, fmt)
+
+
+@main.command(help="The quick profile: every stage (ILR rounds r1 and r2, naive round n1, DPO "
+                   "round d1, the report) at tiny sizes on the embedded model, as one `dvc exp "
+                   "run -S ...` in the workspace, then `ilr report`. Measured on 2 CPU cores: "
+                   "see README. The workspace then holds the quick run's params and outputs "
+                   "(`dvc exp show` lists it); the committed full run stays in git.")
+@click.option("--profile", "profile_path", default="profiles/quick.yaml", show_default=True,
+              help="params overrides (see ilr/profiles.py)")
+@click.option("--name", help="experiment name (default: dvc picks one)")
+@click.option("--dry-run", is_flag=True, help="print the dvc command and exit")
+@click.pass_context
+def quick(ctx, profile_path, name, dry_run):
+    import shlex
+    import subprocess
+    import tempfile
+    import time
+
+    import yaml
+
+    from ilr.profiles import ProfileError, apply_profile, exp_run_command, load_profile
+
+    if Path(ctx.obj["params"]).name != "params.yaml":
+        _fail(ValueError("ilr quick sets params.yaml, the file the stages of dvc.yaml read"))
+    try:
+        profile = load_profile(profile_path)
+        current = yaml.safe_load(Path(ctx.obj["params"]).read_text(encoding="utf-8"))
+        command = exp_run_command(current, profile, name=name)
+        with tempfile.TemporaryDirectory() as tmp:  # refuse a bad profile before any compute
+            merged = Path(tmp) / "params.yaml"
+            merged.write_text(yaml.safe_dump(apply_profile(current, profile), sort_keys=False))
+            load_params(merged)
+    except (ProfileError, ParamsError) as e:
+        _fail(ValueError(f"{profile_path}: {e}"))
+    click.echo("$ " + shlex.join(command))
+    if dry_run:
+        return
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", *command])
+    minutes = (time.monotonic() - start) / 60
+    if result.returncode != 0:
+        _fail(RuntimeError(f"dvc exp run failed (exit {result.returncode}) after {minutes:.1f} "
+                           "minutes; its output above names the stage"))
+    from ilr.report import write_report
+
+    params, task = _load(ctx.obj["params"])
+    out = Path("reports/ilr.html")
+    write_report(params, task=task, out=out)
+    click.echo(f"quick run: {minutes:.1f} minutes. Report: {out} ({out.resolve().as_uri()})")
+    click.echo("Also: `ilr summary`, `dvc plots show`, `ilr audit`. The workspace now holds the "
+               "quick run (`dvc exp show`); `git checkout HEAD -- params.yaml dvc.lock metrics "
+               "plots reports` brings back the committed full run's files.")

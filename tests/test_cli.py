@@ -3,6 +3,9 @@ import csv
 import io
 import json
 import os
+import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +15,8 @@ from click.testing import CliRunner
 
 from ilr.cli import main
 from ilr.io import read_records, write_jsonl
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -112,3 +117,116 @@ def test_diff_across_git_revisions_through_dvc(planted_run, tmp_path, monkeypatc
     assert same.exit_code == 0 and same.stdout == ""
     bad = _invoke("diff", "r0", "r0", "--rev-a", "no-such-rev")
     assert bad.exit_code != 0 and "data/labels/r0.jsonl@no-such-rev: cannot read it through dvc.api" in bad.output
+
+
+# a fresh clone: git's files (params, metrics, report) but none of the DVC outputs
+
+def _one_line_with_both_remedies(text: str):
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1, text
+    assert "missing" in lines[0] and "`dvc pull " in lines[0] and "from a DVC remote" in lines[0]
+    assert re.search(r"`dvc repro [^`]+` \(about [\d.]+ (minutes|hours) on 2 CPU cores\)", lines[0])
+    return lines[0]
+
+
+@pytest.fixture
+def fresh_clone(tmp_path, monkeypatch):
+    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("command, names", [
+    (["audit"], "data/audit/{r1,r2,r3,n1,n2,n3}.jsonl"),
+    (["audit", "--round", "r2"], "data/audit/r2.jsonl"),
+    (["history", "arith-train-00024"], "data/labels/{r0,r1,r2,r3,n1,n2,n3}.jsonl"),
+    (["diff", "r0", "r1"], "data/labels/{r0,r1}.jsonl"),
+    (["diff", "r1", "r1", "--rev-a", "HEAD~1"], "data/labels/r1.jsonl")])
+def test_a_fresh_clone_gets_one_line_naming_the_missing_outputs(fresh_clone, command, names):
+    result = _invoke(*command)
+    assert result.exit_code != 0
+    line = _one_line_with_both_remedies(result.output)
+    assert line.startswith(f"Error: ilr {command[0]}: {names} missing")
+
+
+def test_the_remedies_name_the_stages_and_their_cost(fresh_clone):
+    line = _invoke("audit", "--round", "r2").output
+    assert "`dvc pull refine@r2`" in line and "`dvc repro refine@r2` (about 70 minutes" in line
+    line = _invoke("diff", "r0", "r1").output  # r0's labels come from the supervise stage
+    assert "`dvc pull supervise refine@r1`" in line and "(about 50 minutes" in line
+    line = _invoke("audit").output  # every round: the foreach group
+    assert "`dvc repro refine` (about 2.6 hours" in line
+
+
+def test_report_in_a_clone_without_audits_says_what_the_page_lacks(planted_run, tmp_path, monkeypatch):
+    root = tmp_path / "clone"
+    shutil.copytree(planted_run[0], root)
+    shutil.rmtree(root / "data/audit")
+    monkeypatch.chdir(root)
+    result = _invoke("report", "--out", "reports/ilr.html")
+    assert result.exit_code == 0 and (root / "reports/ilr.html").is_file()
+    assert result.stdout == "wrote reports/ilr.html\n"
+    line = _one_line_with_both_remedies(result.stderr)
+    assert line.startswith("ilr report (written without sample replacements): data/audit/{r1,n1}.jsonl missing")
+
+
+def test_audit_of_every_round_with_one_missing_lists_the_others(run_dir, tmp_path):
+    root, wrong, replaced = run_dir
+    result = _invoke("audit", "--audit-dir", str(tmp_path), "--format", "jsonl")
+    assert result.exit_code != 0 and "{r1,n1}.jsonl missing" in result.output
+    shutil.copy(root / "data/audit/r1.jsonl", tmp_path / "r1.jsonl")
+    result = _invoke("audit", "--audit-dir", str(tmp_path), "--format", "jsonl")
+    assert result.exit_code == 0
+    assert {json.loads(line)["round"] for line in result.stdout.splitlines()} == {"r1"}
+    assert _one_line_with_both_remedies(result.stderr).startswith(f"ilr audit: {tmp_path}/n1.jsonl missing")
+
+
+def test_summary_is_one_row_per_arm_and_round(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    entries = {"dpo/d1": {"arm": "dpo", "round": 1, "name": "d1", "test_accuracy": 0.45, "kl": 0.03,
+                          "label_accuracy": None},
+               "ilr/r1": {"arm": "ilr", "round": 1, "name": "r1", "test_accuracy": 0.435,
+                          "label_accuracy": 0.455, "kl": 0.79, "n_fixed": 8, "n_broken": 11},
+               "sft/r0": {"arm": "sft", "round": 0, "name": "r0", "test_accuracy": 0.435,
+                          "label_accuracy": 0.4625, "kl": 0.0}}
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics/summary.json").write_text(json.dumps(entries))
+    rows = [json.loads(line) for line in _invoke("summary", "--format", "jsonl").output.splitlines()]
+    assert [r["name"] for r in rows] == ["r0", "r1", "d1"]
+    assert rows[1]["n_broken"] == 11 and rows[2]["label_accuracy"] is None
+    table = _invoke("summary").output.splitlines()
+    assert table[0].split()[:5] == ["arm", "round", "name", "label_accuracy", "test_accuracy"]
+    assert len(table) == 5 and table[3].split()[:5] == ["ilr", "1", "r1", "0.455", "0.435"]
+    markdown = _invoke("summary", "--format", "md").output.splitlines()
+    assert markdown[0].startswith("| arm ") and markdown[1].startswith("|---")
+
+
+def test_summary_of_the_committed_run_fits_a_terminal(monkeypatch):
+    monkeypatch.chdir(REPO)
+    table = _invoke("summary").output.splitlines()
+    assert len(table) >= 4 and max(map(len, table)) <= 160
+
+
+def test_summary_without_the_file_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = _invoke("summary")
+    assert result.exit_code != 0 and len(result.output.strip().splitlines()) == 1
+    assert "`git checkout HEAD -- metrics/summary.json`" in result.output
+    assert "`dvc repro report` (the whole pipeline, about 8 hours on 2 CPU cores)" in result.output
+
+
+def test_quick_dry_run_prints_the_dvc_command(fresh_clone):
+    (fresh_clone / "profiles").mkdir()
+    shutil.copy(REPO / "profiles/quick.yaml", fresh_clone / "profiles/quick.yaml")
+    result = _invoke("quick", "--dry-run")
+    assert result.exit_code == 0, result.output
+    command = shlex.split(result.output.strip().removeprefix("$ "))
+    assert command[:3] == ["dvc", "exp", "run"] and "task.n_train=8" in command
+    assert "~rounds.r3" in command and "~dpo_rounds.d2" in command
+    assert (fresh_clone / "params.yaml").read_text() == (REPO / "params.yaml").read_text()
+
+
+def test_quick_refuses_a_profile_that_params_would_refuse(fresh_clone):
+    (fresh_clone / "bad.yaml").write_text("params:\n  task: {n_trian: 8}\n")
+    result = _invoke("quick", "--profile", "bad.yaml", "--dry-run")
+    assert result.exit_code != 0 and "bad.yaml" in result.output and "n_trian" in result.output

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from browser import dump_dom, screenshot
+from ilr.profiles import apply_profile, load_profile
+
 REPO = Path(__file__).resolve().parents[1]
+# the quick profile (`ilr quick`), less its naive round n1: ~2 minutes of this suite; the naive
+# mode is covered by test_refine's planted run and added here only by the slow test
+QUICK = load_profile(REPO / "profiles/quick.yaml")
+ROUNDS = {name: item for name, item in QUICK.replace["rounds"].items() if item["mode"] == "feedback"}
+DPO_ROUNDS = QUICK.replace["dpo_rounds"]
 
 
 def _run(args, cwd):
@@ -31,25 +39,8 @@ def tiny_repo(tmp_path_factory):
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, root / name)
     (root / "dvc.lock").unlink(missing_ok=True)
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    params["task"].update(n_train=8, n_test=6, n_supervisor=8)
-    params["sft"]["args"].update(max_steps=2, per_device_train_batch_size=4, logging_steps=1)
-    params["evaluate"].update(max_new_tokens=16, batch_size=6)
-    params["supervisor"].update(n_train=4)
-    params["supervisor"]["args"].update(num_train_epochs=2, per_device_train_batch_size=4)
-    params["supervisor"]["generation"].update(max_new_tokens=16, batch_size=8)
-    params["feedback_model"].update(n_pairs=4, max_length=256)
-    params["feedback_model"]["args"].update(max_steps=2, per_device_train_batch_size=4)
-    params["feedback"].update(n_check=4)
-    params["rounds"] = ROUNDS
-    params["propose"]["generation"].update(max_new_tokens=16, batch_size=8)
-    params["refine"]["alpha"] = 0.25  # at most 2 of the 8 labels per round
-    params["dpo_rounds"] = DPO_ROUNDS
-    params["dpo"].update(n_samples=2, keep_share=1.0)
-    params["dpo"]["generation"].update(max_new_tokens=16, batch_size=16)
-    params["dpo"]["args"].update(max_steps=2, per_device_train_batch_size=2, max_length=128)
-    params["kl"].update(n_prompts=4)
-    params["kl"]["generation"].update(max_new_tokens=16)
+    params = apply_profile(yaml.safe_load((root / "params.yaml").read_text()), QUICK)
+    params["rounds"] = ROUNDS  # the profile's sizes: 8 prompts, 6 test problems, alpha 0.25
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(["git", "init", "-q"], root)
     _run(["git", "add", "-A"], root)
@@ -59,12 +50,6 @@ def tiny_repo(tmp_path_factory):
     (root / ".first-repro.log").write_text(first)
     _run(["dvc", "repro"], root)
     return root
-
-
-# two chained ILR rounds; the naive mode is covered by test_refine's planted run and added
-# here only by the slow test (each round is ~2 minutes of this suite)
-ROUNDS = {"r1": {"prev": "r0", "mode": "feedback"}, "r2": {"prev": "r1", "mode": "feedback"}}
-DPO_ROUNDS = {"d1": {"policy": "models/sft/r0"}}
 
 
 def _read(path):
@@ -204,6 +189,18 @@ def test_plots_show_renders_the_round_curves(tiny_repo):
     page = (tiny_repo / "plots-html/index.html").read_text()
     assert "test accuracy by round" in page and "label accuracy by round" in page
     assert "test accuracy against KL" in page
+    assert "cdn.jsdelivr" not in page  # the libraries are inline (templates/plots.html)
+
+
+def test_the_report_opens_with_its_charts_drawn(tiny_repo, tmp_path):
+    """The quick profile's report in headless Chromium, as a newcomer opens it."""
+    page = tiny_repo / "reports/ilr.html"
+    width, height = screenshot(page, tmp_path / "report.png", tmp_path / "profile")
+    assert (width, height) == (1280, 1800) and (tmp_path / "report.png").stat().st_size > 30_000
+    dom = dump_dom(page, tmp_path / "profile")
+    assert dom.count("<svg") >= 3 and 'id="rounds"' in dom
+    for name in ("r1", "r2", "d1"):
+        assert f">{name}<" in dom
 
 
 def test_dpo_arm_and_summary(tiny_repo):

@@ -1,0 +1,74 @@
+"""One line for an `ilr` command whose inputs are DVC outputs that this clone does not have.
+
+A fresh clone has git's files (params, dvc.lock, metrics/, plots/, reports/) but not the DVC
+outputs (data/labels, data/audit, models): they come from a DVC remote (`dvc pull`) or from
+running the stages (`dvc repro`). The costs are the README's measured times on 2 CPU cores
+(fp32, the embedded default), rounded.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+# minutes on 2 CPU cores, estimated from the README's measured times on the embedded default
+# (round 0 up to sft@r0 ~70 minutes, of which the two student SFTs ~34 and four evaluations
+# ~15; propose 15-20 minutes and refine 3-4 a round)
+ROUND0_LABELS_MIN = 20  # base_model, prepare, supervisor (SFT + its outputs), supervise
+CLASSIFIER_MIN = 7  # feedback_model, which every refine stage needs
+ROUND_MIN = 22  # a round's labels: propose (two half-model SFTs, 400 generations) + refine
+FULL_REPRO = "about 8 hours"  # the whole default dvc.yaml: 70 min of round 0, 6 rounds, 3 DPO rounds
+
+
+def _duration(minutes: int) -> str:
+    if minutes < 90:
+        return f"about {5 * round(minutes / 5)} minutes"
+    return f"about {minutes / 60:.1f} hours".replace(".0 hours", " hours")
+
+
+def _compact(paths: list[Path]) -> str:
+    """data/audit/r1.jsonl, data/audit/r2.jsonl -> data/audit/{r1,r2}.jsonl"""
+    if len(paths) == 1:
+        return str(paths[0])
+    parents, suffixes = {p.parent for p in paths}, {p.suffix for p in paths}
+    if len(parents) == 1 and len(suffixes) == 1:
+        return f"{parents.pop()}/{{{','.join(p.stem for p in paths)}}}{suffixes.pop()}"
+    return ", ".join(map(str, paths))
+
+
+def _rounds_needed(versions: list[str], rounds: dict) -> set[str]:
+    """The rounds whose labels must be built for ``versions`` (each round needs its prev)."""
+    needed: set[str] = set()
+    for name in versions:
+        while name in rounds and name not in needed:
+            needed.add(name)
+            name = rounds[name].prev
+    return needed
+
+
+def label_cost(versions: list[str], rounds: dict) -> str:
+    """Expected time of `dvc repro` for the label (and audit) files of ``versions``."""
+    needed = _rounds_needed(versions, rounds)
+    minutes = ROUND0_LABELS_MIN + (CLASSIFIER_MIN + ROUND_MIN * len(needed) if needed else 0)
+    return _duration(minutes)
+
+
+def _stages(versions: list[str], rounds: dict) -> list[str]:
+    stages = ["supervise"] if "r0" in versions else []
+    named = [v for v in versions if v in rounds]
+    if named and len(named) == len(rounds):
+        return stages + ["refine"]  # the foreach group: every round
+    return stages + [f"refine@{v}" for v in named]
+
+
+def missing_line(paths: list[Path], versions: list[str], rounds: dict, *, what: str) -> str:
+    """``what`` needs ``paths`` (the label or audit files of ``versions``), which are missing:
+    one line with both remedies and the cost of the second."""
+    stages = " ".join(_stages(versions, rounds))
+    return (f"{what}: {_compact(paths)} missing in this clone (DVC outputs, not in git); "
+            f"get them with `dvc pull {stages}` from a DVC remote, or build them with "
+            f"`dvc repro {stages}` ({label_cost(versions, rounds)} on 2 CPU cores)")
+
+
+def missing_metrics_line(paths: list[Path], *, what: str) -> str:
+    return (f"{what}: {_compact(paths)} missing (committed with each run); get it with "
+            f"`git checkout HEAD -- {' '.join(map(str, paths))}`, or build it with `dvc repro "
+            f"report` (the whole pipeline, {FULL_REPRO} on 2 CPU cores)")

@@ -64,7 +64,7 @@ def dpo_run(embedded_model_dir):
               "rejected": r["response"].rsplit("####", 1)[0] + "#### 7"} for r in records]
     dpo = DpoParams(args={"beta": 0.1, "learning_rate": 5e-5, "max_steps": 4,
                           "per_device_train_batch_size": 2, "max_length": 128,
-                          "gradient_checkpointing": False, "logging_steps": 1})
+                          "activation_checkpointing": False, "logging_steps": 1})
     with tempfile.TemporaryDirectory() as workdir:
         trainer, tokenizer, _ = run_dpo_trainer(embedded_model_dir, pairs, task=TASK, dpo=dpo,
                                                 workdir=workdir, seed=0)

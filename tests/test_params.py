@@ -96,3 +96,25 @@ def test_rounds_chain_from_r0():
         "r1": 1, "r2": 2, "r3": 3, "n1": 1, "n2": 2, "n3": 3}
     assert {params.rounds[n].mode for n in ("r1", "r2", "r3")} == {"feedback"}
     assert {params.rounds[n].mode for n in ("n1", "n2", "n3")} == {"naive"}
+
+
+@pytest.mark.parametrize("text,message", [
+    ("seed: 0\nrefine:\n  alpha: 0.1\nrefine:\n  alpha_scope: compared\n",
+     r"params.yaml:4: key 'refine' is written twice in one mapping \(first on line 2\)"),
+    ("refine:\n  alpha: 0.1\n  alpha: 0.2\n", r"params.yaml:3: key 'alpha' is written twice"),
+    ("rounds:\n  r1: {prev: r0}\n  r2: {prev: r1, mode: naive, mode: feedback}\n",
+     r"params.yaml:3: key 'mode' is written twice"),
+    ("", r"params.yaml: the params file is empty"),
+    ("# only a comment\n\n", r"params.yaml: the params file is empty"),
+    ("{}\n", r"params.yaml: the params file is empty"),
+])
+def test_duplicate_keys_and_empty_files_are_refused(tmp_path, text, message):
+    (tmp_path / "params.yaml").write_text(text)
+    with pytest.raises(ParamsError, match=message):
+        load_params(tmp_path / "params.yaml")
+
+
+def test_a_byte_order_mark_and_crlf_are_read(tmp_path):
+    (tmp_path / "params.yaml").write_bytes(b"\xef\xbb\xbfseed: 3\r\nrefine:\r\n  alpha: 0.2\r\n")
+    params = load_params(tmp_path / "params.yaml")
+    assert params.seed == 3 and params.refine.alpha == 0.2

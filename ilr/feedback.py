@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from typing import Callable
 
-from ilr.io import DataFileError, read_records
+from ilr.io import DataFileError, read_numbered_records
 from ilr.params import FeedbackParams
 from ilr.reliability import measure_decisions
 from ilr.tasks import Task
@@ -57,23 +57,40 @@ def oracle_scores(items: list[dict], gold_by_id: dict, *, task: Task, flip_rate:
 
 
 def read_judgments(path: str, gold_ids: set) -> dict:
-    """Human judgments by item id; ids must be gold training ids."""
-    records = read_records(path, required=("id", "choice"))
-    unknown = [r["id"] for r in records if r["id"] not in gold_ids]
+    """Human judgments by item id, one line ``{id, choice, seconds}`` each: ``choice`` is
+    ``proposal`` or ``label``, ``seconds`` (how long the judgment took) a number >= 0, ids
+    unique gold training ids. An empty file is read as no judgments."""
+    numbered = read_numbered_records(path, required=("id", "choice", "seconds"), allow_empty=True)
+    for lineno, r in numbered:
+        where = f"{path}:{lineno}: id {r['id']!r}"
+        if r["choice"] not in CHOICES:
+            raise DataFileError(f"{where}: choice must be one of {list(CHOICES)}, got "
+                                f"{r['choice']!r}")
+        seconds = r["seconds"]
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
+                or not 0 <= seconds < float("inf"):
+            raise DataFileError(f"{where}: seconds must be a number >= 0 (how long the judgment "
+                                f"took), got {seconds!r}")
+    unknown = [r["id"] for _, r in numbered if r["id"] not in gold_ids]
     if unknown:
         raise DataFileError(f"{path}: {len(unknown)} id(s) are not among the gold training "
                             f"prompts, e.g. {unknown[:5]}; use the ids of data/gold/train.jsonl")
-    bad = [r["id"] for r in records if r["choice"] not in CHOICES]
-    if bad:
-        raise DataFileError(f"{path}: choice must be one of {list(CHOICES)}; see id(s) {bad[:5]}")
-    return {r["id"]: r for r in records}
+    return {r["id"]: r for _, r in numbered}
 
 
 def file_scores(items: list[dict], judgments: dict, *, path: str) -> list[float]:
-    missing = [i["id"] for i in items if i["id"] not in judgments]
-    if missing:
-        raise DataFileError(f"{path}: no judgment for {len(missing)} compared item(s), e.g. "
-                            f"{missing[:5]}; add a line {{id, choice}} for each")
+    """One score per item from its judgment (1 for ``proposal``, 0 for ``label``); every item
+    needs a judgment and every judgment must be for one of the items."""
+    asked = list(dict.fromkeys(i["id"] for i in items))
+    missing = [key for key in asked if key not in judgments]
+    extra = sorted(set(judgments) - set(asked), key=str)
+    if missing or extra:
+        problems = ([f"no judgment for {len(missing)} compared item(s), e.g. {missing[:5]}"]
+                    if missing else []) + ([f"{len(extra)} judgment(s) for items not compared "
+                                            f"here, e.g. {extra[:5]}"] if extra else [])
+        raise DataFileError(f"{path}: {'; '.join(problems)}; the file must hold one line "
+                            f"{{id, choice, seconds}} for each of the {len(asked)} compared "
+                            "item(s) and no other")
     return [1.0 if judgments[i["id"]]["choice"] == "proposal" else 0.0 for i in items]
 
 

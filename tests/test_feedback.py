@@ -102,14 +102,48 @@ def test_file_judgments(tmp_path, gold):
 
 
 @pytest.mark.parametrize("line,message", [
-    ({"id": "not-a-gold-id", "choice": "proposal"}, r"not among the gold training prompts.*not-a-gold-id"),
-    ({"id": "arith-train-00000", "choice": "B"}, r"choice must be one of \['proposal', 'label'\]"),
+    ({"id": "not-a-gold-id", "choice": "proposal", "seconds": 1},
+     r"not among the gold training prompts.*not-a-gold-id"),
+    ({"id": "arith-train-00000", "choice": "B", "seconds": 1},
+     r"j.jsonl:1: id 'arith-train-00000': choice must be one of \['proposal', 'label'\], got 'B'"),
+    ({"id": "arith-train-00000", "choice": "proposal"}, r"j.jsonl:1: missing field\(s\) \['seconds'\]"),
+    ({"id": "arith-train-00000", "choice": "label", "seconds": -3},
+     r"j.jsonl:1: id 'arith-train-00000': seconds must be a number >= 0.*got -3"),
+    ({"id": "arith-train-00000", "choice": "label", "seconds": "12"}, r"seconds must be a number >= 0.*got '12'"),
+    ({"id": "arith-train-00000", "choice": "label", "seconds": None}, r"seconds must be a number >= 0.*got None"),
+    ({"id": "arith-train-00000", "choice": "label", "seconds": True}, r"seconds must be a number >= 0.*got True"),
+    ({"id": "arith-train-00000", "choice": None, "seconds": 1}, r"j.jsonl:1: id 'arith-train-00000': choice must be a string"),
 ])
 def test_file_judgments_reject_bad_lines(tmp_path, gold, line, message):
     path = tmp_path / "j.jsonl"
     path.write_text(json.dumps(line) + "\n")
     with pytest.raises(DataFileError, match=message):
         read_judgments(str(path), {g["id"] for g in gold})
+
+
+def test_file_judgments_reject_non_finite_seconds(tmp_path, gold):
+    path = tmp_path / "j.jsonl"
+    path.write_text('{"id": "arith-train-00000", "choice": "label", "seconds": NaN}\n')
+    with pytest.raises(DataFileError, match="seconds must be a number >= 0.*got nan"):
+        read_judgments(str(path), {g["id"] for g in gold})
+
+
+def test_file_judgments_must_match_the_compared_items(tmp_path, gold):
+    """Missing and extra judgments are both reported, with counts and examples."""
+    path = tmp_path / "j.jsonl"
+    path.write_text("".join(json.dumps({"id": gold[i]["id"], "choice": "label", "seconds": 2}) + "\n"
+                            for i in (0, 1, 2)))
+    params = FeedbackParams(kind="file", file=FileParams(path=str(path)))
+    items = [{"id": gold[i]["id"], "prompt": "", "label": "", "proposal": ""} for i in (0, 3, 4)]
+    with pytest.raises(DataFileError) as caught:
+        score_items(items, params=params, task=TASK, gold=gold, seed=0)
+    message = str(caught.value)
+    assert f"no judgment for 2 compared item(s), e.g. {[gold[3]['id'], gold[4]['id']]}" in message
+    assert f"2 judgment(s) for items not compared here, e.g. {[gold[1]['id'], gold[2]['id']]}" in message
+    with pytest.raises(DataFileError, match=r"3 judgment\(s\) for items not compared here"):
+        score_items([], params=params, task=TASK, gold=gold, seed=0)  # a round that compares nothing
+    path.write_text("")
+    assert score_items([], params=params, task=TASK, gold=gold, seed=0) == []
 
 
 def test_classifier_pairs_are_the_reference_kinds_in_both_orders(gold):

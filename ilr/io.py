@@ -215,9 +215,17 @@ def read_records_at(path: str, *, rev: str | None = None, repo: str | None = Non
     return [r for _, r in parse_numbered(text.split("\n"), source=source, required=required)]
 
 
-def read_records(path: str | os.PathLike, *, required: Iterable[str] = ("id",)) -> list[dict]:
+def read_records(path: str | os.PathLike, *, required: Iterable[str] = ("id",),
+                 allow_empty: bool = False) -> list[dict]:
     """Read JSONL records keyed by a unique ``id``."""
-    numbered = read_numbered(path, required=required)
+    return [record for _, record in read_numbered_records(path, required=required,
+                                                          allow_empty=allow_empty)]
+
+
+def read_numbered_records(path: str | os.PathLike, *, required: Iterable[str] = ("id",),
+                          allow_empty: bool = False) -> list[tuple[int, dict]]:
+    """``(line number, record)`` pairs of JSONL records keyed by a unique ``id``."""
+    numbered = read_numbered(path, required=required, allow_empty=allow_empty)
     seen: dict = {}
     for lineno, record in numbered:
         key = record["id"]
@@ -227,7 +235,7 @@ def read_records(path: str | os.PathLike, *, required: Iterable[str] = ("id",)) 
             raise DataFileError(f"{path}:{lineno}: duplicate id {key!r} (first on line "
                                 f"{seen[key]}); ids must be unique")
         seen[key] = lineno
-    return [record for _, record in numbered]
+    return numbered
 
 
 def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> None:

@@ -230,3 +230,42 @@ def test_quick_refuses_a_profile_that_params_would_refuse(fresh_clone):
     (fresh_clone / "bad.yaml").write_text("params:\n  task: {n_trian: 8}\n")
     result = _invoke("quick", "--profile", "bad.yaml", "--dry-run")
     assert result.exit_code != 0 and "bad.yaml" in result.output and "n_trian" in result.output
+
+
+def test_quick_runs_the_experiment_then_the_report(fresh_clone, monkeypatch):
+    """`dvc exp run` stubbed: it applies the -S values as dvc does; the report is written last."""
+    from dvc.utils.hydra import apply_overrides
+
+    import ilr.report
+
+    (fresh_clone / "profiles").mkdir()
+    shutil.copy(REPO / "profiles/quick.yaml", fresh_clone / "profiles/quick.yaml")
+    calls = []
+
+    def fake_run(command, **kwargs):
+        calls.append(command)
+        assert command[1:5] == ["-m", "dvc", "exp", "run"]
+        apply_overrides("params.yaml", command[6::2])
+        return subprocess.CompletedProcess(command, 0)
+
+    def fake_report(params, *, task, out, **kwargs):
+        assert list(params.rounds) == ["r1", "r2", "n1"] and list(params.dpo_rounds) == ["d1"]
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text("<html></html>")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(ilr.report, "write_report", fake_report)
+    result = _invoke("quick")
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 1 and (fresh_clone / "reports/ilr.html").is_file()
+    assert re.search(r"^quick run: [\d.]+ minutes\. Report: reports/ilr\.html \(file://", result.output, re.M)
+    # a second `ilr quick` sets nothing: params.yaml already holds the profile
+    assert _invoke("quick", "--dry-run").output.strip() == "$ dvc exp run"
+
+
+def test_quick_stops_when_dvc_fails(fresh_clone, monkeypatch):
+    (fresh_clone / "profiles").mkdir()
+    shutil.copy(REPO / "profiles/quick.yaml", fresh_clone / "profiles/quick.yaml")
+    monkeypatch.setattr(subprocess, "run", lambda command, **kw: subprocess.CompletedProcess(command, 1))
+    result = _invoke("quick")
+    assert result.exit_code != 0 and "dvc exp run failed (exit 1)" in result.output

@@ -155,7 +155,7 @@ def diff(ctx, a, b, rev_a, rev_b, fmt, labels_dir, gold):
         return name if name.endswith(".jsonl") else str(Path(labels_dir) / f"{name}.jsonl")
 
     missing = [name for name, rev in ((a, rev_a), (b, rev_b)) if rev is None
-               and not name.endswith(".jsonl") and not Path(resolve(name)).is_file()]
+               and name in order_versions(params.rounds) and not Path(resolve(name)).is_file()]
     if missing:
         missing = list(dict.fromkeys(missing))
         _missing([Path(resolve(name)) for name in missing], missing, params.rounds, "ilr diff")

@@ -269,3 +269,10 @@ def test_quick_stops_when_dvc_fails(fresh_clone, monkeypatch):
     monkeypatch.setattr(subprocess, "run", lambda command, **kw: subprocess.CompletedProcess(command, 1))
     result = _invoke("quick")
     assert result.exit_code != 0 and "dvc exp run failed (exit 1)" in result.output
+
+
+def test_diff_of_a_missing_file_that_no_stage_writes_says_not_found(fresh_clone):
+    write_jsonl(fresh_clone / "data/labels/r0.jsonl", [{"id": "a", "prompt": "p", "response": "r"}])
+    result = _invoke("diff", "mine", "r0")
+    assert result.exit_code != 0 and "data/labels/mine.jsonl" in result.output
+    assert "dvc pull" not in result.output

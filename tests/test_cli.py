@@ -31,7 +31,8 @@ def _invoke(*args):
     return result
 
 
-@pytest.mark.parametrize("command", [[], ["audit"], ["history"], ["diff"], ["report"]])
+@pytest.mark.parametrize("command", [[], ["audit"], ["history"], ["diff"], ["report"],
+                                     ["summary"], ["quick"]])
 def test_every_command_has_help(command):
     result = _invoke(*command, "--help")
     assert result.exit_code == 0 and "Usage: " in result.output and len(result.output) > 200

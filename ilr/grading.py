@@ -33,6 +33,7 @@ MINUS_SIGNS = "\u2212\u2012\u2013\ufe63\uff0d\u2796\u02d7"
 GROUP_MARKS = "\u00a0\u2007\u2009\u202f\u205f\u2005\u2006\u2008'\u2019_\u066c"
 CURRENCY = "$\u20ac\u00a3\u00a5\u20b9\u20a9\u20bd\u00a2\uff04"
 MAX_EXPONENT = 100
+PLAIN = "write it as plain digits, e.g. 1234.5 or 1,234.5"
 UNREADABLE = "\ufffd"  # stands for a superscript or circled digit in the canonical text
 _ASCII = {"\uff0c": ",", "\uff0e": ".", "\u066b": ".", "\uff05": "%"}
 
@@ -81,13 +82,13 @@ def _check_groups(groups: list[str], mark: str, token: str) -> None:
         and sizes[-1] == 3
     if not (western or indian):
         raise NumberFormatError(f"{token!r}: groups of {sizes} digits between {mark!r} are "
-                                "neither thousands groups nor a decimal part")
+                                "neither thousands groups nor a decimal part; " + PLAIN)
 
 
 def read_body(body: str, token: str) -> Decimal:
     """The value of a number's digits and separators (no sign): see the module notes."""
     if UNREADABLE in body:
-        raise NumberFormatError(f"{token!r}: superscript or circled digits are not read")
+        raise NumberFormatError(f"{token!r}: superscript or circled digits are not read; " + PLAIN)
     if body.startswith("."):
         return Decimal("0" + body)
     marks, groups = re.findall(r"[_,.]", body), re.split(r"[_,.]", body)
@@ -107,7 +108,7 @@ def read_body(body: str, token: str) -> Decimal:
     else:
         whole, fraction = groups, ""
     if len(set(marks)) > 1:
-        raise NumberFormatError(f"{token!r}: mixed group separators {sorted(set(marks))}")
+        raise NumberFormatError(f"{token!r}: mixed group separators {sorted(set(marks))}; " + PLAIN)
     if marks:
         _check_groups(whole, marks[0], token)
     return Decimal("".join(whole) + ("." + fraction if fraction else ""))
@@ -129,16 +130,17 @@ def _value(match: re.Match, written: str) -> str:
     value = read_body(match["body"], token)
     if match["exp"]:
         if abs(int(match["exp"][1:])) > MAX_EXPONENT:
-            raise NumberFormatError(f"{token!r}: exponent beyond +-{MAX_EXPONENT}")
+            raise NumberFormatError(f"{token!r}: exponent beyond +-{MAX_EXPONENT}; " + PLAIN)
         value = value.scaleb(int(match["exp"][1:]))
     if match["frac"]:
         denominators = match["frac"].split("/")[1:]
         if len(denominators) > 1 or match["exp"] or not match["body"].isdigit():
-            raise NumberFormatError(f"{token!r}: only a plain fraction like 3/4 is read")
+            raise NumberFormatError(f"{token!r}: only a plain fraction like 3/4 is read; " + PLAIN)
         if UNREADABLE in denominators[0]:
-            raise NumberFormatError(f"{token!r}: superscript or circled digits are not read")
+            raise NumberFormatError(f"{token!r}: superscript or circled digits are not read; "
+                                    + PLAIN)
         if int(denominators[0]) == 0:
-            raise NumberFormatError(f"{token!r}: division by zero")
+            raise NumberFormatError(f"{token!r}: division by zero; " + PLAIN)
         value = value / Decimal(denominators[0])
     if bool(match["sign"]) != bool(match["sign2"]):
         value = -value

@@ -7,8 +7,8 @@ from ilr.params import ModelParams
 
 def convert_base_model(model_params: ModelParams, *, out: str) -> dict:
     """Save ``model.base`` to ``out`` in ``model.save_dtype``; returns a short description."""
-    tokenizer = load_tokenizer(model_params.base)
-    model = load_causal_lm(model_params.base)
+    tokenizer = load_tokenizer(model_params.base, key="model.base")
+    model = load_causal_lm(model_params.base, key="model.base")
     save_causal_lm(model, tokenizer, out, dtype=model_params.save_dtype)
     return {"source": model_params.base, "architecture": type(model).__name__,
             "parameters": sum(p.numel() for p in model.parameters()),

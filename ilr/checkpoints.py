@@ -5,11 +5,15 @@ network; the embedded default is the GGUF file that the PyPI package ``llm-smoll
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
+import re
 from pathlib import Path
 
 import torch
 
+from ilr.errors import ModelLoadError
 from ilr.io import atomic_path
 from ilr.params import EMBEDDED_MODEL
 
@@ -38,26 +42,98 @@ def bf16_supported() -> bool:
     return "AVX512" in cpu and ("avx512_bf16" in flags or "amx_bf16" in flags)
 
 
-def load_tokenizer(name_or_path: str):
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+
+
+def _describe(name_or_path: str, key: str | None) -> tuple[str, str]:
+    """How a message names a model source, and the fix it suggests."""
+    if key:
+        return (f"{key}: {name_or_path!r}", f"set {key} to {EMBEDDED_MODEL!r} (the embedded "
+                "default, offline) or to a local folder written by save_pretrained")
+    return (f"model {name_or_path!r}", "rerun the stage that writes it (`dvc repro`), or give "
+            "a folder written by save_pretrained")
+
+
+def check_model_source(name_or_path: str, *, key: str | None = None,
+                       part: str = "weights") -> None:
+    """Refuse a model source that cannot load, before transformers' own misleading errors: a
+    folder without ``config.json`` or without the ``part`` asked for (``weights`` or
+    ``tokenizer``), a file, a missing path that is not a hub id. ``key`` is the params key
+    the source came from (``model.base``), named in the message."""
+    where, fix = _describe(name_or_path, key)
+    path = Path(name_or_path)
+    if name_or_path == EMBEDDED_MODEL:
+        try:
+            find_embedded_gguf()
+        except FileNotFoundError as e:
+            raise ModelLoadError(f"{where}: {e}") from None
+    elif path.is_dir():
+        found = sorted(p.name for p in path.iterdir())
+        missing = [] if "adapter_config.json" in found else [
+            what for what, ok in (
+                ("config.json", "config.json" in found),
+                ("weights (model.safetensors or pytorch_model.bin)", part != "weights" or any(
+                    n.endswith((".safetensors", ".bin", ".index.json")) for n in found)),
+                (f"a tokenizer ({' or '.join(TOKENIZER_FILES[:2])})", part != "tokenizer" or any(
+                    n in TOKENIZER_FILES for n in found))) if not ok]
+        if missing:
+            raise ModelLoadError(f"{where}: the folder lacks {' and '.join(missing)} (it "
+                                 f"holds {found[:5] or 'nothing'}); {fix}")
+    elif path.exists():
+        raise ModelLoadError(f"{where}: is a file, not a model folder; {fix}")
+    elif not HUB_ID.fullmatch(name_or_path) or name_or_path.startswith("."):
+        raise ModelLoadError(f"{where}: no such folder, and not a hub id (owner/name); {fix}")
+
+
+@contextlib.contextmanager
+def model_load_errors(name_or_path: str, key: str | None):
+    """transformers' loading errors (a hub id offline, a folder without weights) as one
+    :class:`ModelLoadError` that names the source and the fix."""
+    try:
+        yield
+    except (OSError, ValueError) as e:
+        if isinstance(e, ModelLoadError):
+            raise
+        where, fix = _describe(name_or_path, key)
+        first = next((line.strip() for line in str(e).splitlines() if line.strip()), "")
+        offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE", "") not in (
+            "", "0") else ""
+        what = (f"not a local folder, and the hub cannot give it{offline}" if not
+                Path(name_or_path).exists() and name_or_path != EMBEDDED_MODEL else "cannot load")
+        raise ModelLoadError(f"{where}: {what}: {type(e).__name__}: {first[:300].rstrip('.')}; "
+                             f"{fix}") from e
+
+
+def load_tokenizer(name_or_path: str, *, key: str | None = None):
+    check_model_source(name_or_path, key=key, part="tokenizer")
     from transformers import AutoTokenizer
 
-    if name_or_path == EMBEDDED_MODEL:
-        gguf = find_embedded_gguf()
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    else:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+    with model_load_errors(name_or_path, key):
+        if name_or_path == EMBEDDED_MODEL:
+            gguf = find_embedded_gguf()
+            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(name_or_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
 
 
-def load_causal_lm(name_or_path: str, *, dtype: torch.dtype = torch.float32):
+def load_causal_lm(name_or_path: str, *, dtype: torch.dtype = torch.float32,
+                   key: str | None = None):
     """A causal LM ready for training or inference.
 
     The embedded default is dequantized from GGUF and freed of its quantizer so that it trains
     and saves like a normal model; a folder with ``adapter_config.json`` is a PEFT adapter,
-    loaded on its base model and merged.
+    loaded on its base model and merged. ``key`` names the params key of the source in errors.
     """
+    check_model_source(name_or_path, key=key)
+    with model_load_errors(name_or_path, key):
+        return _load_causal_lm(name_or_path, dtype=dtype)
+
+
+def _load_causal_lm(name_or_path: str, *, dtype: torch.dtype):
     from transformers import AutoModelForCausalLM
 
     if name_or_path == EMBEDDED_MODEL:

@@ -6,7 +6,8 @@ human-written, checked against the gold prompts).
 """
 from __future__ import annotations
 
-from ilr.io import DataFileError, read_jsonl
+from ilr.grading import NumberFormatError, read_answer
+from ilr.io import DataFileError, read_numbered
 from ilr.noise import corrupt_records
 from ilr.params import Params
 from ilr.tasks import Task
@@ -14,9 +15,10 @@ from ilr.tasks import Task
 
 def read_label_file(path: str, gold: list[dict]) -> list[dict]:
     """User demonstrations ``{id, response[, prompt]}``; ids must be gold training ids and a
-    given prompt must match the gold prompt. Duplicate and missing ids are left to the quality
-    gate, which names them."""
-    records = read_jsonl(path, required=("id", "response"))
+    given prompt must match the gold prompt, and a final answer must read as one number.
+    Duplicate and missing ids are left to the quality gate, which names them."""
+    numbered = read_numbered(path, required=("id", "response"))
+    records = [r for _, r in numbered]
     by_id = {r["id"]: r for r in gold}
     unknown = [r["id"] for r in records if not isinstance(r["id"], str) or r["id"] not in by_id]
     if unknown:
@@ -28,6 +30,11 @@ def read_label_file(path: str, gold: list[dict]) -> list[dict]:
                             "drop the prompt field or copy it from data/gold/train.jsonl")
     if not all(isinstance(r["response"], str) and r["response"].strip() for r in records):
         raise DataFileError(f"{path}: every response must be a non-empty string")
+    for lineno, r in numbered:
+        try:
+            read_answer(r["response"])
+        except NumberFormatError as e:
+            raise DataFileError(f"{path}:{lineno}: id {r['id']!r}: the final answer {e}") from None
     return [{"id": r["id"], "prompt": by_id[r["id"]]["prompt"], "response": r["response"],
              "source": "file"} for r in records]
 

@@ -1,7 +1,7 @@
 """Gold train/test records for the configured task, with stable ids."""
 from __future__ import annotations
 
-from ilr.io import write_jsonl
+from ilr.io import StagedOutputs
 from ilr.params import Params
 from ilr.tasks import load_gold_records
 
@@ -16,10 +16,10 @@ def build_gold_splits(params: Params) -> dict[str, list[dict]]:
     return splits
 
 
-def write_gold_splits(splits: dict[str, list[dict]], *, train_out: str, test_out: str,
-                      supervisor_out: str) -> dict[str, int]:
-    """Write the gold splits; returns the size of each."""
-    write_jsonl(train_out, splits["train"])
-    write_jsonl(test_out, splits["test"])
-    write_jsonl(supervisor_out, splits["supervisor"])
+def write_gold_splits(splits: dict[str, list[dict]], out: StagedOutputs, *, train_out: str,
+                      test_out: str, supervisor_out: str) -> dict[str, int]:
+    """Stage the gold splits in ``out`` (``ilr.io.commit_outputs``); returns the size of each."""
+    out.jsonl(train_out, splits["train"])
+    out.jsonl(test_out, splits["test"])
+    out.jsonl(supervisor_out, splits["supervisor"])
     return {name: len(records) for name, records in splits.items()}

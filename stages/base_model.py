@@ -6,6 +6,7 @@ import argparse
 import json
 
 from ilr.base_model import convert_base_model
+from ilr.errors import run_stage
 from ilr.params import load_params
 
 
@@ -19,4 +20,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -7,6 +7,7 @@ import argparse
 import json
 
 from ilr.dpo import train_dpo
+from ilr.errors import run_stage
 from ilr.io import read_jsonl
 from ilr.params import load_params
 from ilr.tasks import task_from_params
@@ -29,4 +30,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -8,6 +8,7 @@ import json
 
 from ilr.checkpoints import inference_dtype, load_causal_lm, load_tokenizer
 from ilr.dpo import build_sample_pairs, sample_policy, select_preference_pairs
+from ilr.errors import run_stage
 from ilr.feedback import score_items
 from ilr.io import read_records, write_json, write_jsonl
 from ilr.params import load_params
@@ -48,4 +49,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -6,8 +6,9 @@ import argparse
 import json
 
 from ilr.checkpoints import inference_dtype, load_causal_lm, load_tokenizer
+from ilr.errors import run_stage
 from ilr.evaluate import build_round_metrics, evaluate_model
-from ilr.io import read_json, read_records, write_json, write_jsonl
+from ilr.io import commit_outputs, read_json, read_records
 from ilr.params import load_params
 from ilr.tasks import task_from_params
 
@@ -30,10 +31,11 @@ def main(argv=None):
                                           params=params.evaluate, seed=params.seed)
     if args.label_metrics:
         metrics = build_round_metrics(metrics, read_json(args.label_metrics))
-    write_jsonl(args.predictions, predictions)
-    write_json(args.metrics, metrics)
+    with commit_outputs() as out:
+        out.jsonl(args.predictions, predictions)
+        out.json(args.metrics, metrics)
     print(json.dumps(metrics))
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

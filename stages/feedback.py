@@ -8,6 +8,7 @@ import argparse
 import dataclasses
 import json
 
+from ilr.errors import run_stage
 from ilr.feedback import build_check_items, measure_feedback, score_items
 from ilr.feedback_model import pair_items
 from ilr.io import read_jsonl, read_records, write_json
@@ -48,4 +49,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -7,6 +7,7 @@ pairs of the reference code's kinds; a share of the prompts is held out (early s
 import argparse
 import json
 
+from ilr.errors import run_stage
 from ilr.feedback_model import build_preference_pairs, split_heldout, train_feedback_model
 from ilr.io import read_jsonl, read_records, write_jsonl
 from ilr.params import load_params
@@ -34,4 +35,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -7,6 +7,7 @@ import argparse
 import json
 
 from ilr.checkpoints import inference_dtype, load_causal_lm, load_tokenizer
+from ilr.errors import run_stage
 from ilr.io import read_records, write_json
 from ilr.kl import estimate_kl
 from ilr.params import load_params
@@ -35,4 +36,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -5,7 +5,8 @@
 import argparse
 import json
 
-from ilr.io import write_json
+from ilr.errors import run_stage
+from ilr.io import commit_outputs
 from ilr.params import load_params
 from ilr.prepare import build_gold_splits, write_gold_splits
 from ilr.quality import check_label_version
@@ -24,11 +25,12 @@ def main(argv=None):
     splits = build_gold_splits(params)
     quality = check_label_version(splits["train"], splits["train"], version="gold",
                                   task=task_from_params(params.task), quality=params.quality)
-    sizes = write_gold_splits(splits, train_out=args.train, test_out=args.test,
-                              supervisor_out=args.supervisor)
-    write_json(args.quality, quality)
+    with commit_outputs() as out:
+        sizes = write_gold_splits(splits, out, train_out=args.train, test_out=args.test,
+                                  supervisor_out=args.supervisor)
+        out.json(args.quality, quality)
     print(json.dumps(sizes))
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -5,6 +5,7 @@ model on one half of the current labels, propose answers for the half they did n
 """
 import argparse
 
+from ilr.errors import run_stage
 from ilr.io import read_records, write_jsonl
 from ilr.params import load_params
 from ilr.propose import propose_labels
@@ -31,4 +32,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -6,8 +6,9 @@ decision rule; writes the next label version, its audit log and its label metric
 import argparse
 import json
 
+from ilr.errors import run_stage
 from ilr.feedback import score_items
-from ilr.io import read_records, write_json, write_jsonl
+from ilr.io import commit_outputs, read_records
 from ilr.params import load_params
 from ilr.quality import check_label_version
 from ilr.refine import refine_round
@@ -48,12 +49,15 @@ def main(argv=None):
                                   alpha=params.refine.alpha, path=args.out)
     metrics = {**measure_labels(new, gold, task=task), "round": args.round, **counts,
                **measure_round_feedback(audit)}
-    write_jsonl(args.out, new)
-    write_jsonl(args.audit, audit)
-    write_json(args.metrics, metrics)
-    write_json(args.quality, quality)
+    if params.feedback.kind == "file" and not audit:  # the judgments are checked all the same
+        score_items([], params=params.feedback, task=task, gold=gold, seed=params.seed)
+    with commit_outputs() as out:  # labels, audit and metrics replace the previous set together
+        out.jsonl(args.out, new)
+        out.jsonl(args.audit, audit)
+        out.json(args.metrics, metrics)
+        out.json(args.quality, quality)
     print(json.dumps(metrics))
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ilr.errors import run_stage
 from ilr.io import read_json, write_csv, write_json
 from ilr.params import load_params
 from ilr.report import write_report
@@ -46,4 +47,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -5,6 +5,7 @@
 import argparse
 import json
 
+from ilr.errors import run_stage
 from ilr.io import read_records
 from ilr.params import load_params
 from ilr.sft import train_sft
@@ -27,4 +28,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -5,7 +5,8 @@
 import argparse
 import json
 
-from ilr.io import read_records, write_json, write_jsonl
+from ilr.errors import run_stage
+from ilr.io import commit_outputs, read_records
 from ilr.params import load_params
 from ilr.quality import check_label_version
 from ilr.supervise import measure_labels, supervise_labels
@@ -29,11 +30,12 @@ def main(argv=None):
                                   path=(params.supervise.file.path if params.supervise.kind == "file"
                                         else args.out))
     metrics = {**measure_labels(labels, gold, task=task), "supervise": report}
-    write_jsonl(args.out, labels)
-    write_json(args.metrics, metrics)
-    write_json(args.quality, quality)
+    with commit_outputs() as out:  # labels and metrics replace the previous set together
+        out.jsonl(args.out, labels)
+        out.json(args.metrics, metrics)
+        out.json(args.quality, quality)
     print(json.dumps(metrics))
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

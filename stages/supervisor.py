@@ -5,7 +5,8 @@ answer the held-back prompts (material for the feedback classifier).
 """
 import argparse
 
-from ilr.io import read_records, write_json, write_jsonl
+from ilr.errors import run_stage
+from ilr.io import commit_outputs, read_records
 from ilr.params import load_params
 from ilr.supervisor import train_supervisor
 from ilr.tasks import task_from_params
@@ -24,9 +25,10 @@ def main(argv=None):
     half_a = read_records(args.half_a, required=("id", "prompt", "response"))
     outputs, summary = train_supervisor(args.base, half_a, task=task_from_params(params.task),
                                         params=params, out=args.out)
-    write_jsonl(args.outputs, outputs)
-    write_json(args.metrics, summary)
+    with commit_outputs() as out:
+        out.jsonl(args.outputs, outputs)
+        out.json(args.metrics, summary)
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -38,6 +38,24 @@ def test_chosen_is_always_the_response_the_feedback_preferred():
     assert [k["id"] for k in top] == ["5", "6", "0"]
 
 
+def test_kept_pairs_are_keep_share_of_all_pairs_identical_ones_included():
+    """The reference keeps the top 15% of all pairs (0.15 x 1200 = 180 on the default), not 15%
+    of the pairs left after identical samples are dropped."""
+    records = [{"id": f"p{k}", "prompt": f"q{k}"} for k in range(40)]
+    samples = []
+    for k in range(40):  # 4 samples, 2 pairs per prompt; the second pair of half the prompts ties
+        samples += [f"a{k}", f"b{k}", "same", "same"] if k % 2 else [f"a{k}", f"b{k}", f"c{k}", f"d{k}"]
+    pairs = build_sample_pairs(records, samples, n_samples=4)
+    assert len(pairs) == 60
+    scores = [0.5 + 0.4 * ((7 * i) % 10) / 10 + 0.01 for i in range(len(pairs))]
+    kept = select_preference_pairs(pairs, scores, keep_share=0.15, n_all=80)
+    assert len(kept) == 12 == round(0.15 * 80)
+    assert min(abs(p["score"] - 0.5) for p in kept) >= max(
+        abs(s - 0.5) for p, s in zip(pairs, scores) if (p["id"], p["pair"]) not in
+        {(k["id"], k["pair"]) for k in kept})
+    assert len(select_preference_pairs(pairs, [0.5] * 60, keep_share=0.15, n_all=80)) == 0
+
+
 def test_dpo_pair_prompts_are_really_reversed_and_scores_leave_one_half():
     """The reference code's bug: both 'orders' built the same way, so every score ~0.5."""
     gold = RECORDS[0]["response"]

@@ -175,3 +175,38 @@ def test_refine_stage_is_byte_identical_for_the_same_seed(planted, tmp_path):
     assert outputs[0] == outputs[1]
     audit = [json.loads(line) for line in outputs[0][1].decode().splitlines()]
     assert {a["id"] for a in audit} == wrong and 0 < sum(a["accepted"] for a in audit) < len(wrong)
+
+
+def test_oracle_with_compared_scope_still_replaces(planted):
+    """Regression: an oracle's tied 0/1 scores put the (1 - alpha) quantile at 1.0, and a
+    threshold read as `score > quantile` accepted nothing; the cap is a count of the compared."""
+    gold, labels, proposals, wrong = planted
+    compared = find_compared(labels, proposals, same_answer=TASK.same_answer)
+    scores = oracle_scores(compared, {g["id"]: g for g in gold}, task=TASK, flip_rate=0.0, seed=0)
+    assert reference_threshold(scores, alpha=0.15) == 1.0  # the trap
+    accepted = select_replacements(compared, scores, n_labels=len(labels), alpha=0.15,
+                                   alpha_scope="compared")
+    assert sum(accepted) == int(0.15 * len(compared)) > 0
+    assert all(s == 1.0 for s, ok in zip(scores, accepted) if ok)
+
+
+def test_reference_naive_mode_replaces_a_random_share_of_all_labels(planted):
+    """The reference code's ablation: no difference filter, alpha of *all* labels, at random;
+    proposals with the same answer count among the replaced."""
+    gold, labels, proposals, wrong = planted
+    proposal_records = [{"id": k, "proposal": v} for k, v in proposals.items()]
+
+    def never(items):
+        raise AssertionError("naive_reference asked the feedback")
+
+    new, audit, counts = refine_round(labels, proposal_records, same_answer=TASK.same_answer,
+                                      score=never, grade=TASK.grade, gold=gold, alpha=0.15,
+                                      mode="naive_reference", seed=0, round_name="n1")
+    assert counts["n_compared"] == len(labels)  # every label is a candidate
+    assert counts["n_replaced"] == int(0.15 * len(labels))
+    replaced = {a["id"] for a in audit if a["accepted"]}
+    assert replaced - wrong  # some same-answer labels were replaced too
+    again = refine_round(labels, proposal_records, same_answer=TASK.same_answer, score=never,
+                         grade=TASK.grade, gold=gold, alpha=0.15, mode="naive_reference", seed=0,
+                         round_name="n1")
+    assert again[0] == new

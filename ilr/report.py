@@ -59,7 +59,23 @@ def collect_run(params: Params, *, task: Task, root: str | Path = ".", samples: 
             "summary": [{k: row.get(k) for k in FIELDS} for row in (summary or {}).values()],
             "samples": {kind: rng.sample(rows, min(samples, len(rows)))
                         for kind, rows in picked.items()},
-            "feedback": _maybe_json(root / "metrics/feedback.json")}
+            "feedback": _maybe_json(root / "metrics/feedback.json"),
+            "sweep": _maybe_csv(root / "plots/sweep/ilr.csv")}
+
+
+def _maybe_csv(path: Path) -> list[dict]:
+    """Rows of a CSV with numbers as floats (the sweep's), or [] when it is absent."""
+    import csv
+
+    if not path.is_file():
+        return []
+    def number(v):
+        try:
+            return float(v)
+        except ValueError:
+            return v or None
+    with path.open(newline="", encoding="utf-8") as f:
+        return [{k: number(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 def write_report(params: Params, *, task: Task, out: str | Path, root: str | Path = ".",
@@ -71,8 +87,10 @@ def write_report(params: Params, *, task: Task, out: str | Path, root: str | Pat
         tmp.write_text(page, encoding="utf-8")
 
 
-def render_chart(rows: list[dict], *, y: str, title: str, x: str = "round") -> str:
-    """An inline SVG line chart of ``y`` by ``x``, one line per arm."""
+def render_chart(rows: list[dict], *, y: str, title: str, x: str = "round",
+                 rule_x: float | None = None) -> str:
+    """An inline SVG line chart of ``y`` by ``x``, one line per arm (and a dashed vertical rule
+    at ``rule_x``)."""
     import altair as alt
     import pandas as pd
     import vl_convert
@@ -83,6 +101,9 @@ def render_chart(rows: list[dict], *, y: str, title: str, x: str = "round") -> s
     chart = alt.Chart(data, title=title).mark_line(point=True).encode(
         x=alt.X(f"{x}:Q", title=x, axis=alt.Axis(tickMinStep=1, format="d") if x == "round" else alt.Axis()), y=alt.Y(f"{y}:Q", title=y.replace("_", " ")),
         color=alt.Color("arm:N"), tooltip=list(data.columns[:6])).properties(width=420, height=260)
+    if rule_x is not None:
+        chart = chart + alt.Chart(pd.DataFrame({x: [rule_x]})).mark_rule(strokeDash=[4, 4]).encode(
+            x=f"{x}:Q")
     return vl_convert.vegalite_to_svg(chart.to_dict())
 
 
@@ -96,9 +117,19 @@ def render_report(run: dict) -> str:
     if any(r.get("kl") is not None for r in summary_rows):
         charts.append(render_chart(summary_rows, y="test_accuracy", x="kl",
                                    title="Test accuracy against KL from the round-0 policy"))
+    if run.get("sweep"):
+        charts.append(render_chart(run["sweep"], y="label_accuracy_change", x="feedback_accuracy",
+                                   rule_x=_mean_break_even(run["sweep"]),
+                                   title="Label accuracy change against feedback accuracy "
+                                         f"(dashed: break-even {_mean_break_even(run['sweep']):.2f})"))
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     return env.from_string(TEMPLATE).render(run=run, charts=charts, columns=ROUND_COLUMNS,
                                             summary_rows=summary_rows)
+
+
+def _mean_break_even(rows: list[dict]) -> float:
+    even = [r["feedback_break_even"] for r in rows if r.get("feedback_break_even") is not None]
+    return sum(even) / len(even) if even else float("nan")
 
 
 TEMPLATE = """<!doctype html>

@@ -1,0 +1,44 @@
+import pytest
+
+from ilr.report import render_report
+from ilr.sweep import build_break_even_rows, build_sweep_row, exp_run_command, sweep_order
+
+
+def test_the_default_flip_rate_runs_last_so_the_workspace_ends_as_committed():
+    assert sweep_order([0.5, 0.0, 0.2, 0.1], default=0.2) == [0.0, 0.1, 0.5, 0.2]
+    assert sweep_order([0.3, 0.1], default=0.2) == [0.1, 0.3]
+    with pytest.raises(ValueError, match="not probabilities"):
+        sweep_order([1.5], default=0.2)
+
+
+def test_each_flip_rate_is_one_dvc_experiment_of_the_targets():
+    assert exp_run_command(0.3, targets=["refine@r1"]) == [
+        "dvc", "exp", "run", "-S", "feedback.kind=oracle", "-S", "feedback.oracle.flip_rate=0.3",
+        "refine@r1"]
+
+
+def test_rows_carry_the_measured_accuracy_the_change_and_the_break_even():
+    labels = {"label_accuracy": 0.50, "feedback_accuracy": 0.8, "feedback_break_even": 0.6,
+              "n_fixed": 30, "n_broken": 5, "unrelated": 1}
+    row = build_sweep_row(0.2, round_name="r1", label_metrics=labels, r0_label_accuracy=0.45)
+    assert row["label_accuracy_change"] == pytest.approx(0.05)
+    assert (row["flip_rate"], row["feedback_accuracy"], row["test_accuracy"]) == (0.2, 0.8, None)
+    assert "unrelated" not in row
+    worse = build_sweep_row(0.5, round_name="r1", r0_label_accuracy=0.45, round_metrics={"accuracy": 0.3},
+                            label_metrics={**labels, "label_accuracy": 0.40, "feedback_break_even": 0.7})
+    assert worse["test_accuracy"] == 0.3
+    line = build_break_even_rows([row, worse])
+    assert [p["feedback_accuracy"] for p in line] == [pytest.approx(0.65)] * 2
+    assert line[0]["label_accuracy_change"] == pytest.approx(-0.05)
+    assert line[1]["label_accuracy_change"] == pytest.approx(0.05)
+
+
+def test_the_report_draws_the_sweep_with_its_break_even():
+    sweep = [{"flip_rate": f, "arm": "ilr", "feedback_accuracy": 1 - f,
+              "label_accuracy_change": 0.1 - f / 2, "feedback_break_even": 0.65} for f in (0.0, 0.5)]
+    run = {"rounds": [], "baselines": {}, "quality": [], "summary": [], "samples": {},
+           "feedback": None, "sweep": sweep}
+    page = render_report(run)
+    assert page.count("<svg") == 1  # no rounds yet: only the sweep is drawn
+    assert "break-even 0.65)" in page  # in the title
+    assert 'aria-label="feedback_accuracy: 0.65"' in page  # the rule at break-even

@@ -25,8 +25,10 @@ def _maybe_json(path: Path) -> dict | None:
 
 
 def collect_run(params: Params, *, task: Task, root: str | Path = ".", samples: int = 5,
-                seed: int = 0) -> dict:
-    """Everything the page shows, read from the run's metrics and audit files under ``root``."""
+                seed: int = 0, summary_rows: list[dict] | None = None) -> dict:
+    """Everything the page shows, read from the run's metrics and audit files under ``root``;
+    the summary rows are the ones given (the `report` stage builds them in memory) or, for
+    `ilr report`, read from metrics/summary.json."""
     root = Path(root)
     r0_test, r0_labels = _maybe_json(root / "metrics/r0.json"), _maybe_json(root / "metrics/labels/r0.json")
     rounds = []
@@ -48,7 +50,8 @@ def collect_run(params: Params, *, task: Task, root: str | Path = ".", samples: 
     baselines = {name: m["accuracy"] for name in ("base", "supervisor", "gold", "r0")
                  if (m := _maybe_json(root / f"metrics/{name}.json"))}
     quality = [read_json(p) for p in sorted((root / "metrics/quality").glob("*.json"))]
-    summary = _maybe_json(root / "metrics/summary.json")  # every arm with KL, from `report`
+    if summary_rows is None:  # every arm with KL, from the `report` stage
+        summary_rows = list((_maybe_json(root / "metrics/summary.json") or {}).values())
     rng = random.Random(seed)
     picked = {"replaced": [], "kept": []}
     for name, audit in audits.items():
@@ -56,7 +59,7 @@ def collect_run(params: Params, *, task: Task, root: str | Path = ".", samples: 
         for kind in picked:
             picked[kind] += [r for r in rows if r["decision"] == kind]
     return {"rounds": rounds, "baselines": baselines, "quality": quality,
-            "summary": [{k: row.get(k) for k in FIELDS} for row in (summary or {}).values()],
+            "summary": [{k: row.get(k) for k in FIELDS} for row in summary_rows],
             "samples": {kind: rng.sample(rows, min(samples, len(rows)))
                         for kind, rows in picked.items()},
             "feedback": _maybe_json(root / "metrics/feedback.json"),
@@ -79,10 +82,11 @@ def _maybe_csv(path: Path) -> list[dict]:
 
 
 def write_report(params: Params, *, task: Task, out: str | Path, root: str | Path = ".",
-                 samples: int = 5) -> None:
+                 samples: int = 5, summary_rows: list[dict] | None = None) -> None:
     """Collect the run under ``root`` and write its HTML page to ``out`` atomically (used by
     the `report` stage and by `ilr report`)."""
-    page = render_report(collect_run(params, task=task, root=root, samples=samples))
+    page = render_report(collect_run(params, task=task, root=root, samples=samples,
+                                     summary_rows=summary_rows))
     with atomic_path(out) as tmp:
         tmp.write_text(page, encoding="utf-8")
 

@@ -41,7 +41,8 @@ def main(argv=None):
     write_json(args.summary, {f"{r['arm']}/{r['name']}": r for r in rows})
     for arm, arm_rows in split_arms(rows).items():
         write_csv(Path(args.plots) / f"{arm}.csv", arm_rows, fields=FIELDS)
-    write_report(params, task=task_from_params(params.task), out=args.html, root=metrics.parent)
+    write_report(params, task=task_from_params(params.task), out=args.html, root=metrics.parent,
+                 summary_rows=rows)
     for r in rows:
         print(r["arm"], r["name"], r["test_accuracy"], r["kl"])
 

@@ -4,6 +4,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import torch
 
 from ilr.arith import ArithSpec, generate_records
 from ilr.dpo import build_sample_pairs, run_dpo_trainer, select_preference_pairs
@@ -89,9 +90,21 @@ def dpo_run(embedded_model_dir):
     return trainer.model, tokenizer, pairs
 
 
+@torch.inference_mode()
+def score_sequences(model, tokenizer, prompts, responses):
+    """Sum of the log-probabilities of each response's tokens after its rendered prompt."""
+    totals = []
+    for prompt, response in zip(prompts, responses):
+        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        ids = tokenizer(prompt + response, add_special_tokens=False)["input_ids"]
+        logprobs = torch.log_softmax(model(input_ids=torch.tensor([ids])).logits.float()[0, :-1], -1)
+        token_lp = logprobs.gather(-1, torch.tensor(ids[1:]).unsqueeze(-1)).squeeze(-1)
+        totals.append(float(token_lp[len(prompt_ids) - 1:].sum()))
+    return totals
+
+
 def _margins(model, tokenizer, pairs):
     from ilr.generation import render_prompts
-    from ilr.kl import score_sequences
 
     prompts = render_prompts(tokenizer, [TASK.render_messages(p["prompt"]) for p in pairs])
     chosen = score_sequences(model, tokenizer, prompts, [p["chosen"] for p in pairs])

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ilr.params import Params, ParamsError, load_params
+from ilr.params import Params, ParamsError, build_section, load_params
 from ilr.sft import build_lora_config, build_sft_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,11 +91,13 @@ def test_missing_and_malformed_files(tmp_path):
 def test_rounds_chain_from_r0():
     from ilr.params import round_depth
 
-    params = load_params(REPO / "params.yaml")
+    assert load_params(REPO / "params.yaml").rounds["r1"].prev == "r0"
+    rounds = {"r1": {"prev": "r0"}, "r2": {"prev": "r1"}, "r3": {"prev": "r2"},
+              "n1": {"prev": "r0", "mode": "naive"}, "n2": {"prev": "n1", "mode": "naive"}}
+    params = build_section(Params, {"rounds": rounds})
     assert {name: round_depth(params.rounds, name) for name in params.rounds} == {
-        "r1": 1, "r2": 2, "r3": 3, "n1": 1, "n2": 2, "n3": 3}
+        "r1": 1, "r2": 2, "r3": 3, "n1": 1, "n2": 2}
     assert {params.rounds[n].mode for n in ("r1", "r2", "r3")} == {"feedback"}
-    assert {params.rounds[n].mode for n in ("n1", "n2", "n3")} == {"naive"}
 
 
 @pytest.mark.parametrize("text,message", [

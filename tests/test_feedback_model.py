@@ -59,6 +59,6 @@ def test_early_stopping_restores_the_best_epoch(tmp_path):
     args = build_training_args(FeedbackModelParams(args={"num_train_epochs": 3}),
                                output_dir=str(tmp_path), seed=0, evaluate=True)
     assert args.load_best_model_at_end and args.metric_for_best_model == "eval_loss"
-    assert str(args.eval_strategy).endswith("epoch") and str(args.save_strategy).endswith("epoch")
+    assert args.eval_strategy == "epoch" and args.save_strategy == "epoch"
     assert not build_training_args(FeedbackModelParams(), output_dir=str(tmp_path),
                                    seed=0).load_best_model_at_end

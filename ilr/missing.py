@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# minutes on 2 CPU cores, estimated from the README's measured times on the embedded default
-# (round 0 up to sft@r0 ~70 minutes, of which the two student SFTs ~34 and four evaluations
-# ~15; propose 15-20 minutes and refine 3-4 a round)
-ROUND0_LABELS_MIN = 20  # base_model, prepare, supervisor (SFT + its outputs), supervise
-CLASSIFIER_MIN = 7  # feedback_model, which every refine stage needs
-ROUND_MIN = 22  # a round's labels: propose (two half-model SFTs, 400 generations) + refine
-FULL_REPRO = "about 8 hours"  # the whole default dvc.yaml: 70 min of round 0, 6 rounds, 3 DPO rounds
+# minutes on 2 CPU cores, from the README's stage times on the embedded default (float32):
+# supervisor 8, supervise 2, feedback_model 9, propose 11 and refine under 1 a round; the whole
+# default (round 0 with its baselines, one ILR and one DPO round) about 1 hour 45 minutes
+ROUND0_LABELS_MIN = 11  # base_model, prepare, supervisor (SFT + its outputs), supervise
+CLASSIFIER_MIN = 9  # feedback_model, which every refine stage needs
+ROUND_MIN = 12  # a round's labels: propose (two half-model SFTs, 400 generations) + refine
+FULL_REPRO = "about 1 hour 45 minutes"  # the whole default dvc.yaml
 
 
 def _duration(minutes: int) -> str:

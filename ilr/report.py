@@ -33,7 +33,7 @@ def collect_run(params: Params, *, task: Task, root: str | Path = ".", samples: 
     r0_test, r0_labels = _maybe_json(root / "metrics/r0.json"), _maybe_json(root / "metrics/labels/r0.json")
     rounds = []
     if r0_test and r0_labels:
-        for arm in ARMS.values():
+        for arm in dict.fromkeys(ARMS.values()):  # each arm once (two modes share "naive")
             rounds.append({"version": ROUND_ZERO, "arm": arm, "round": 0,
                            "test_accuracy": r0_test["accuracy"],
                            "label_accuracy": r0_labels["label_accuracy"]})
@@ -158,7 +158,7 @@ th { background: #f3f3f3; } td.text { text-align: left; font-family: monospace; 
 {% endfor %}</table>
 {% if summary_rows %}<h2>SFT, ILR and SFT+DPO</h2>
 <table id="summary"><tr>{% for c in summary_rows[0] %}<th>{{ c }}</th>{% endfor %}</tr>
-{% for row in summary_rows %}<tr>{% for v in row.values() %}<td>{% if v is float %}{{ "%.3f"|format(v) }}{% else %}{{ v }}{% endif %}</td>{% endfor %}</tr>{% endfor %}
+{% for row in summary_rows %}<tr>{% for v in row.values() %}<td>{% if v is none %}&ndash;{% elif v is float %}{{ "%.3f"|format(v) }}{% else %}{{ v }}{% endif %}</td>{% endfor %}</tr>{% endfor %}
 </table>{% endif %}
 <h2>Data quality</h2>
 <table id="quality"><tr><th>version</th><th>rows</th><th>passed</th><th>warnings</th></tr>

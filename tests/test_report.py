@@ -61,3 +61,19 @@ def test_report_renders_in_headless_chromium(report_page, tmp_path):
     assert dom.count("<svg") >= 2  # the charts are in the rendered page
     for table in ("rounds", "quality", "sample-replaced", "sample-kept"):
         assert f'id="{table}"' in dom
+
+
+def test_round_zero_is_listed_once_per_arm_and_missing_values_are_dashes(tmp_path):
+    from ilr.io import write_json
+    from ilr.params import Params, RoundParams
+    from ilr.report import collect_run, render_report
+    from ilr.tasks import task_from_params
+
+    write_json(tmp_path / "metrics/r0.json", {"accuracy": 0.4})
+    write_json(tmp_path / "metrics/labels/r0.json", {"label_accuracy": 0.5})
+    params = Params(rounds={"n1": RoundParams("r0", "naive"), "m1": RoundParams("r0", "naive_reference")})
+    run = collect_run(params, task=task_from_params(params.task), root=tmp_path,
+                      summary_rows=[{"arm": "dpo", "name": "d1", "label_accuracy": None}])
+    assert [(r["version"], r["arm"]) for r in run["rounds"]] == [("r0", "ilr"), ("r0", "naive")]
+    page = render_report(run)
+    assert "None" not in page.split('id="summary"')[1].split("</table>")[0]

@@ -1,22 +1,11 @@
 """`ilr report` on a planted run, opened in headless Chromium."""
 import os
-import shutil
-import struct
-import subprocess
 
 import pytest
+from browser import dump_dom, screenshot
 from click.testing import CliRunner
 
 from ilr.cli import main
-
-
-def _chromium():
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        if os.environ.get("ILR_REQUIRE_CHROMIUM"):
-            pytest.fail("chromium is required here (ILR_REQUIRE_CHROMIUM) but not installed")
-        pytest.skip("chromium not installed (Debian: apt-get install chromium)")
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -42,22 +31,10 @@ def test_report_holds_charts_tables_and_samples(report_page, planted_run):
     assert "<script" not in page  # static: no JavaScript, no network
 
 
-def _png_size(path):
-    header = path.read_bytes()[:24]
-    assert header[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", header[16:24])
-
-
 def test_report_renders_in_headless_chromium(report_page, tmp_path):
-    chromium = _chromium()
-    flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-             f"--user-data-dir={tmp_path / 'profile'}"]
-    shot = tmp_path / "report.png"
-    subprocess.run(flags + [f"--screenshot={shot}", "--window-size=1280,1800",
-                            report_page.as_uri()], check=True, capture_output=True, timeout=120)
-    assert _png_size(shot) == (1280, 1800) and shot.stat().st_size > 30_000  # not a blank page
-    dom = subprocess.run(flags + ["--dump-dom", report_page.as_uri()], check=True,
-                         capture_output=True, text=True, timeout=120).stdout
+    assert screenshot(report_page, tmp_path / "report.png", tmp_path / "profile") == (1280, 1800)
+    assert (tmp_path / "report.png").stat().st_size > 30_000  # not a blank page
+    dom = dump_dom(report_page, tmp_path / "profile")
     assert dom.count("<svg") >= 2  # the charts are in the rendered page
     for table in ("rounds", "quality", "sample-replaced", "sample-kept"):
         assert f'id="{table}"' in dom

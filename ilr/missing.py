@@ -11,11 +11,11 @@ from pathlib import Path
 
 # minutes on 2 CPU cores, from the README's stage times on the embedded default (float32):
 # supervisor 8, supervise 2, feedback_model 9, propose 11 and refine under 1 a round; the whole
-# default (round 0 with its baselines, one ILR and one DPO round) about 1 hour 45 minutes
+# default (round 0 with its baselines, one ILR, one naive and one DPO round) about 2 hours
 ROUND0_LABELS_MIN = 11  # base_model, prepare, supervisor (SFT + its outputs), supervise
 CLASSIFIER_MIN = 9  # feedback_model, which every refine stage needs
 ROUND_MIN = 12  # a round's labels: propose (two half-model SFTs, 400 generations) + refine
-FULL_REPRO = "about 1 hour 45 minutes"  # the whole default dvc.yaml
+FULL_REPRO = "about 2 hours"  # the whole default dvc.yaml
 
 
 def _duration(minutes: int) -> str:

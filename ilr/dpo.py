@@ -64,7 +64,7 @@ def select_preference_pairs(pairs: list[dict], scores: list[float], *, keep_shar
 
 
 def build_dpo_config(dpo: DpoParams, *, output_dir: str, seed: int, dtype: str = "float32"):
-    """``trl.DPOConfig`` from ``dpo.args`` (DPOConfig field names; bf16 follows the hardware)."""
+    """``trl.DPOConfig`` from ``dpo.args`` (DPOConfig field names; bf16 per ``model.dtype``)."""
     from trl import DPOConfig
 
     check_fields(DPOConfig, dpo.args, "dpo.args")

@@ -27,8 +27,9 @@ def check_fields(cls, values: dict, key: str) -> None:
 
 
 def build_sft_config(sft: SftParams, *, output_dir: str, seed: int, dtype: str = "float32"):
-    """``trl.SFTConfig`` from ``sft.args``. Unless set, bf16 follows the hardware: on a CPU
-    without native bf16 (AVX2 only) bf16 autocast is ~20x slower than fp32."""
+    """``trl.SFTConfig`` from ``sft.args``. Unless set there, bf16 autocast is on only when
+    ``model.dtype`` resolves to bfloat16: on a CPU without native bf16 (AVX2 only) it is ~20x
+    slower than fp32."""
     from trl import SFTConfig
 
     check_fields(SFTConfig, sft.args, "sft.args")

@@ -277,12 +277,9 @@ def quick(ctx, profile_path, name, dry_run):
                "plots reports` brings back the committed full run's files.")
 
 
-@main.command(help="The feedback-reliability sweep: one `dvc exp run` per oracle flip rate of "
-                   "the round's targets (default: its refine stage, minutes each), then the "
-                   "round's label-accuracy change (and test accuracy where its model ran) against "
-                   "the feedback's measured accuracy and the break-even accuracy, as CSVs for "
-                   "`dvc plots show` and the report. The default flip rate runs last, so the "
-                   "workspace ends as committed.")
+@main.command(help="The feedback-reliability sweep: one `dvc exp run` of the round's targets per "
+                   "oracle flip rate (the default last), then the label-accuracy change against "
+                   "the feedback's measured accuracy and break-even as CSVs for dvc plots.")
 @click.option("--flip-rates", default=",".join(str(f) for f in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)),
               show_default=True, help="comma-separated oracle flip rates")
 @click.option("--round", "round_name", default="r1", show_default=True)
@@ -292,34 +289,12 @@ def quick(ctx, profile_path, name, dry_run):
 @click.option("--out", default="plots/sweep", show_default=True, help="folder of the CSVs")
 @click.pass_context
 def sweep(ctx, flip_rates, round_name, targets, out):
-    import subprocess
-
-    from ilr.io import read_json, write_csv
-    from ilr.sweep import (FIELDS, build_break_even_rows, build_sweep_row, exp_run_command,
-                           sweep_order)
+    from ilr.sweep import run_sweep
 
     params, _ = _load(ctx.obj["params"])
-    if round_name not in params.rounds or params.rounds[round_name].mode != "feedback":
-        _fail(ValueError(f"--round {round_name}: not an ILR (mode: feedback) round of "
-                         f"{ctx.obj['params']}; choose one of {list(params.rounds)}"))
     try:
-        rates = sweep_order([float(f) for f in flip_rates.split(",")],
-                            default=params.feedback.oracle.flip_rate)
-    except ValueError as e:
+        rows = run_sweep(params, flip_rates=[float(f) for f in flip_rates.split(",")],
+                         round_name=round_name, targets=list(targets), out=out, echo=click.echo)
+    except (ValueError, RuntimeError) as e:
         _fail(e)
-    rows = []
-    for rate in rates:
-        command = exp_run_command(rate, targets=list(targets) or [f"refine@{round_name}"])
-        click.echo("$ " + " ".join(command))
-        if subprocess.run([sys.executable, "-m", *command]).returncode != 0:
-            _fail(RuntimeError(f"flip rate {rate}: dvc exp run failed; its output names the stage"))
-        round_file = Path(f"metrics/rounds/{round_name}.json")
-        rows.append(build_sweep_row(
-            rate, round_name=round_name, label_metrics=read_json(f"metrics/labels/{round_name}.json"),
-            r0_label_accuracy=read_json("metrics/labels/r0.json")["label_accuracy"],
-            round_metrics=read_json(round_file) if targets and round_file.is_file() else None))
-    rows.sort(key=lambda r: r["flip_rate"])
-    write_csv(Path(out) / "ilr.csv", rows, fields=FIELDS)
-    write_csv(Path(out) / "break_even.csv", build_break_even_rows(rows),
-              fields=["feedback_accuracy", "label_accuracy_change"])
     _emit(rows, "table")

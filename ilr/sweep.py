@@ -9,6 +9,10 @@ ends as params.yaml has it.
 """
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 FLIP_RATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 FIELDS = ["flip_rate", "arm", "round", "feedback_accuracy", "feedback_accuracy_low",
           "feedback_accuracy_high", "feedback_auroc", "feedback_break_even", "label_accuracy",
@@ -49,3 +53,30 @@ def build_break_even_rows(rows: list[dict]) -> list[dict]:
     x = sum(even) / len(even)
     return [{"feedback_accuracy": x, "label_accuracy_change": min(min(changes), 0.0)},
             {"feedback_accuracy": x, "label_accuracy_change": max(max(changes), 0.0)}]
+
+
+def run_sweep(params, *, flip_rates: list[float], round_name: str, targets: list[str],
+              out: str | Path, echo=print) -> list[dict]:
+    """Run one experiment per flip rate in the workspace, then write ``<out>/ilr.csv`` and
+    ``<out>/break_even.csv``; returns the rows (by flip rate)."""
+    from ilr.io import read_json, write_csv
+
+    if round_name not in params.rounds or params.rounds[round_name].mode != "feedback":
+        raise ValueError(f"--round {round_name}: not an ILR (mode: feedback) round; choose one "
+                         f"of {list(params.rounds)}")
+    rows = []
+    for rate in sweep_order(flip_rates, default=params.feedback.oracle.flip_rate):
+        command = exp_run_command(rate, targets=targets or [f"refine@{round_name}"])
+        echo("$ " + " ".join(command))
+        if subprocess.run([sys.executable, "-m", *command]).returncode != 0:
+            raise RuntimeError(f"flip rate {rate}: dvc exp run failed; its output names the stage")
+        round_file = Path(f"metrics/rounds/{round_name}.json")
+        rows.append(build_sweep_row(
+            rate, round_name=round_name, label_metrics=read_json(f"metrics/labels/{round_name}.json"),
+            r0_label_accuracy=read_json("metrics/labels/r0.json")["label_accuracy"],
+            round_metrics=read_json(round_file) if targets and round_file.is_file() else None))
+    rows.sort(key=lambda r: r["flip_rate"])
+    write_csv(Path(out) / "ilr.csv", rows, fields=FIELDS)
+    write_csv(Path(out) / "break_even.csv", build_break_even_rows(rows),
+              fields=["feedback_accuracy", "label_accuracy_change"])
+    return rows

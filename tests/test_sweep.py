@@ -42,3 +42,13 @@ def test_the_report_draws_the_sweep_with_its_break_even():
     assert page.count("<svg") == 1  # no rounds yet: only the sweep is drawn
     assert "break-even 0.65)" in page  # in the title
     assert 'aria-label="feedback_accuracy: 0.65"' in page  # the rule at break-even
+
+
+def test_run_sweep_refuses_a_round_that_asks_no_feedback(tmp_path):
+    from ilr.params import Params, RoundParams
+    from ilr.sweep import run_sweep
+
+    params = Params(rounds={"n1": RoundParams("r0", "naive")})
+    with pytest.raises(ValueError, match="not an ILR"):
+        run_sweep(params, flip_rates=[0.1], round_name="n1", targets=[], out=tmp_path)
+    assert not list(tmp_path.iterdir())  # nothing written

@@ -24,8 +24,6 @@ from __future__ import annotations
 import math
 import random
 
-import numpy as np
-
 SCOPES = ("dataset", "compared")
 MODES = ("feedback", "naive", "naive_reference")
 
@@ -36,11 +34,6 @@ def find_compared(labels: list[dict], proposals: dict[str, str], *, same_answer)
              "proposal": proposals[lab["id"]]}
             for lab in labels
             if lab["id"] in proposals and not same_answer(lab["response"], proposals[lab["id"]])]
-
-
-def reference_threshold(scores: list[float], *, alpha: float) -> float:
-    """The reference code's acceptance threshold: max(0.5, the (1 - alpha) quantile)."""
-    return max(0.5, float(np.quantile(scores, 1.0 - alpha))) if scores else 0.5
 
 
 def select_replacements(compared: list[dict], scores: list[float] | None, *, n_labels: int,

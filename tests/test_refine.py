@@ -9,7 +9,7 @@ from ilr.feedback import oracle_scores
 from ilr.noise import corrupt_records
 from ilr.params import TaskParams
 from ilr.refine import (apply_replacements, build_audit, find_compared, measure_round,
-                        reference_threshold, refine_round, select_replacements)
+                        refine_round, select_replacements)
 from ilr.tasks import task_from_params
 
 TASK = task_from_params(TaskParams())
@@ -62,6 +62,11 @@ def test_no_round_replaces_more_than_alpha(seed):
 def test_scores_at_or_below_one_half_never_win():
     compared = [{"id": str(i)} for i in range(4)]
     assert select_replacements(compared, [0.5, 0.2, 0.5, 0.0], n_labels=4, alpha=1.0) == [False] * 4
+
+
+def reference_threshold(scores, *, alpha):
+    """The reference code's threshold: max(0.5, the (1 - alpha) quantile of the scores)."""
+    return max(0.5, float(np.quantile(scores, 1.0 - alpha))) if scores else 0.5
 
 
 def test_compared_scope_uses_the_reference_threshold():

@@ -277,24 +277,27 @@ def quick(ctx, profile_path, name, dry_run):
                "plots reports` brings back the committed full run's files.")
 
 
-@main.command(help="The feedback-reliability sweep: one `dvc exp run` of the round's targets per "
-                   "oracle flip rate (the default last), then the label-accuracy change against "
-                   "the feedback's measured accuracy and break-even as CSVs for dvc plots.")
+@main.command(help="The feedback-reliability sweep: one `dvc exp run` per oracle flip rate (the "
+                   "default last) of an ILR round and a DPO round, then test accuracy and label-"
+                   "accuracy change against the feedback's measured accuracy, with break-even, "
+                   "as CSVs for dvc plots.")
 @click.option("--flip-rates", default=",".join(str(f) for f in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)),
               show_default=True, help="comma-separated oracle flip rates")
 @click.option("--round", "round_name", default="r1", show_default=True)
-@click.option("--target", "targets", multiple=True,
-              help="dvc stages to run per flip rate (default refine@<round>; add "
-                   "round_evaluate@<round> for test accuracy, ~20 min each on 2 cores)")
+@click.option("--dpo-round", default="d1", show_default=True, help="'' for none")
+@click.option("--labels-only", is_flag=True,
+              help="run only refine@<round> (label accuracy, ~1 min a point) instead of training "
+                   "and evaluating both arms (~20 min a point on 2 cores)")
 @click.option("--out", default="plots/sweep", show_default=True, help="folder of the CSVs")
 @click.pass_context
-def sweep(ctx, flip_rates, round_name, targets, out):
+def sweep(ctx, flip_rates, round_name, dpo_round, labels_only, out):
     from ilr.sweep import run_sweep
 
     params, _ = _load(ctx.obj["params"])
     try:
         rows = run_sweep(params, flip_rates=[float(f) for f in flip_rates.split(",")],
-                         round_name=round_name, targets=list(targets), out=out, echo=click.echo)
+                         round_name=round_name, dpo_round=dpo_round or None,
+                         labels_only=labels_only, out=out, echo=click.echo)
     except (ValueError, RuntimeError) as e:
         _fail(e)
     _emit(rows, "table")

@@ -30,14 +30,24 @@ def sample_policy(model, tokenizer, records: list[dict], *, task: Task, n_sample
                                                   params=generation, seed=seed, desc="dpo sample")]
 
 
-def build_sample_pairs(records: list[dict], samples: list[str], *, n_samples: int) -> list[dict]:
-    """Pair consecutive samples of each prompt: ``samples`` holds ``n_samples`` per record, in
-    record order. Pairs of identical responses carry no preference and are dropped."""
+def build_sample_records(records: list[dict], samples: list[str], *, n_samples: int) -> list[dict]:
+    """``samples`` (``n_samples`` per record, in record order) as one ``{id, prompt, samples}``
+    record per prompt: the file `dpo_samples` writes and `dpo_pairs` reads."""
     if len(samples) != len(records) * n_samples:
         raise ValueError(f"{len(samples)} samples for {len(records)} prompts x {n_samples}")
+    return [{"id": r["id"], "prompt": r["prompt"], "samples": samples[k * n_samples:(k + 1) * n_samples]}
+            for k, r in enumerate(records)]
+
+
+def build_sample_pairs(records: list[dict], *, n_samples: int) -> list[dict]:
+    """Pair consecutive samples of each ``{id, prompt, samples}`` record. Pairs of identical
+    responses carry no preference and are dropped."""
     pairs = []
-    for k, record in enumerate(records):
-        own = samples[k * n_samples:(k + 1) * n_samples]
+    for record in records:
+        own = record["samples"]
+        if len(own) != n_samples or not all(isinstance(s, str) for s in own):
+            raise ValueError(f"id {record['id']!r}: {len(own)} samples where dpo.n_samples is "
+                             f"{n_samples} (all strings); rerun dpo_samples with these params")
         for j in range(0, n_samples - 1, 2):
             if own[j] != own[j + 1]:
                 pairs.append({"id": record["id"], "pair": j // 2, "prompt": record["prompt"],
@@ -61,6 +71,27 @@ def select_preference_pairs(pairs: list[dict], scores: list[float], *, keep_shar
     return [{"id": p["id"], "pair": p["pair"], "prompt": p["prompt"], "score": s,
              "chosen": p["proposal"] if s > 0.5 else p["label"],
              "rejected": p["label"] if s > 0.5 else p["proposal"]} for _, p, s in keep]
+
+
+def measure_preference_pairs(pairs: list[dict], scores: list[float], kept: list[dict], *,
+                             task: Task, gold: list[dict], n_all: int, n_samples: int) -> dict:
+    """Pair statistics: counts, the share of kept pairs whose chosen (and rejected) response is
+    right, and the feedback's accuracy, interval and AUROC on the scored pairs where exactly one
+    sample is right (the sweep's x axis for DPO)."""
+    from ilr.reliability import measure_decisions
+
+    by_id = {g["id"]: g["response"] for g in gold}
+    right = [(task.grade(p["label"], by_id[p["id"]]), task.grade(p["proposal"], by_id[p["id"]]))
+             for p in pairs]
+    decided = [(b, s) for (a, b), s in zip(right, scores) if a != b]
+    return {"n_samples": n_samples, "n_pairs_all": n_all, "n_pairs": len(pairs),
+            "n_kept": len(kept),
+            "chosen_correct": sum(task.grade(p["chosen"], by_id[p["id"]]) for p in kept)
+            / len(kept) if kept else None,
+            "rejected_correct": sum(task.grade(p["rejected"], by_id[p["id"]]) for p in kept)
+            / len(kept) if kept else None,
+            **measure_decisions([w for w, _ in decided], [s for _, s in decided],
+                                prefix="feedback_")}
 
 
 def build_dpo_config(dpo: DpoParams, *, output_dir: str, seed: int, dtype: str = "float32"):

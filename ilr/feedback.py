@@ -5,7 +5,8 @@ one score in [0, 1] per item out; a proposal may replace a label only when its s
 
 - ``classifier`` (the paper's way): a sequence classifier asked with the paper's template in
   **both orders**; the two answers are averaged, so a judge that always keeps position A (or
-  always switches to B) scores exactly 0.5: position bias cancels out.
+  always switches to B) scores exactly 0.5: position bias cancels out. With
+  ``feedback_model.head: reward`` the model is a reward model instead, scored sigmoid(r_B - r_A).
 - ``oracle``: correctness against gold, each decision flipped with ``flip_rate`` (0 gives the
   paper's oracle variant); items where gold does not decide score 0.5.
 - ``file``: human judgments ``{id, choice: "proposal" | "label", seconds}``.
@@ -110,11 +111,21 @@ def score_items(items: list[dict], *, params: FeedbackParams, task: Task, gold: 
     if params.kind == "classifier":
         if classifier is None:
             raise ValueError("feedback.kind is 'classifier' but no --classifier model was given")
-        from ilr.feedback_model import load_acceptor
-
-        return score_both_orders(items, load_acceptor(classifier, batch_size=params.batch_size,
-                                                      dtype=dtype))
+        return load_item_scorer(classifier, batch_size=params.batch_size, dtype=dtype)(items)
     raise ValueError(f"feedback.kind: unknown kind {params.kind!r}; allowed classifier, oracle, file")
+
+
+def load_item_scorer(path: str, *, batch_size: int = 16,
+                     dtype: str = "float32") -> Callable[[list[dict]], list[float]]:
+    """Items -> scores from a saved comparison model: a classifier asked in both orders, or a
+    reward model's sigmoid(r_B - r_A) (``feedback_model.head``; told apart by its config)."""
+    from ilr.feedback_model import load_acceptor
+    from ilr.reward_model import is_reward_model, load_reward_scorer
+
+    if is_reward_model(path):
+        return load_reward_scorer(path, batch_size=batch_size, dtype=dtype)
+    accept = load_acceptor(path, batch_size=batch_size, dtype=dtype)
+    return lambda items: score_both_orders(items, accept)
 
 
 def build_check_items(labels: list[dict], gold: list[dict], *, task: Task, n: int,

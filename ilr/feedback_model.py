@@ -77,17 +77,20 @@ def pair_items(pairs: list[dict]) -> list[dict]:
 
 
 def build_training_args(params: FeedbackModelParams, *, output_dir: str, seed: int,
-                        dtype: str = "float32", evaluate: bool = False):
-    """``TrainingArguments`` from ``feedback_model.args``; with a held-out set, evaluation and a
-    checkpoint each epoch, and the best epoch (lowest held-out loss) restored at the end."""
+                        dtype: str = "float32", evaluate: bool = False, config_class=None,
+                        extra: dict | None = None):
+    """``TrainingArguments`` (or ``config_class``, e.g. TRL's ``RewardConfig`` for the reward
+    head) from ``feedback_model.args``; with a held-out set, evaluation and a checkpoint each
+    epoch, and the best epoch (lowest held-out loss) restored at the end."""
     from transformers import TrainingArguments
 
-    check_fields(TrainingArguments, params.args, "feedback_model.args")
+    config_class = config_class or TrainingArguments
+    check_fields(config_class, params.args, "feedback_model.args")
     early = {"eval_strategy": "epoch", "save_strategy": "epoch", "save_only_model": True,
              "load_best_model_at_end": True, "metric_for_best_model": "eval_loss",
              "save_total_limit": 2} if evaluate else {}
-    return TrainingArguments(output_dir=output_dir,
-                             **{**default_trainer_args(seed, dtype), **early, **params.args})
+    return config_class(output_dir=output_dir, **{**default_trainer_args(seed, dtype), **early,
+                                                  **(extra or {}), **params.args})
 
 
 def train_feedback_model(base: str, train: list[dict], heldout: list[dict], *,

@@ -96,6 +96,7 @@ class SuperviseParams:
 @dataclass(frozen=True)
 class FeedbackModelParams:
     """The comparison classifier: pairs from gold and supervisor checkpoints' outputs on half A."""
+    head: str = "classifier"  # classifier (2-way, asked in both orders) | reward (RewardTrainer)
     n_pairs: int = 160  # pairs sampled from every gold/right/wrong pair the outputs allow
     max_length: int = 384
     heldout_share: float = 0.1  # share of the prompts held out for early stopping and metrics
@@ -234,6 +235,7 @@ _CHOICES = {"model.save_dtype": ("bfloat16", "float16", "float32"),
             "task.name": ("arith", "gsm8k"),
             "supervise.kind": ("model", "noise", "file"),
             "feedback.kind": ("classifier", "oracle", "file"),
+            "feedback_model.head": ("classifier", "reward"),
             "refine.alpha_scope": ("dataset", "compared")}
 _POSITIVE = {"task.n_train", "task.n_test", "task.n_supervisor", "evaluate.batch_size",
              "evaluate.max_new_tokens", "supervisor.n_train", "supervisor.generation.batch_size",

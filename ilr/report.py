@@ -63,7 +63,7 @@ def collect_run(params: Params, *, task: Task, root: str | Path = ".", samples: 
             "samples": {kind: rng.sample(rows, min(samples, len(rows)))
                         for kind, rows in picked.items()},
             "feedback": _maybe_json(root / "metrics/feedback.json"),
-            "sweep": _maybe_csv(root / "plots/sweep/ilr.csv")}
+            "sweep": _maybe_csv(root / "plots/sweep/ilr.csv") + _maybe_csv(root / "plots/sweep/dpo.csv")}
 
 
 def _maybe_csv(path: Path) -> list[dict]:
@@ -121,6 +121,10 @@ def render_report(run: dict) -> str:
     if any(r.get("kl") is not None for r in summary_rows):
         charts.append(render_chart(summary_rows, y="test_accuracy", x="kl",
                                    title="Test accuracy against KL from the round-0 policy"))
+    if any(r.get("test_accuracy") is not None for r in run.get("sweep") or []):
+        charts.append(render_chart(run["sweep"], y="test_accuracy", x="feedback_accuracy",
+                                   title="Test accuracy against feedback accuracy, by arm "
+                                         "(ilr sweep)"))
     if run.get("sweep"):
         charts.append(render_chart(run["sweep"], y="label_accuracy_change", x="feedback_accuracy",
                                    rule_x=_mean_break_even(run["sweep"]),

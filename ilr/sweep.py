@@ -1,11 +1,13 @@
-"""The feedback-reliability sweep: one experiment per oracle flip rate, and the rows that plot a
-round's label-accuracy change (and test accuracy, where the round model was run) against the
-accuracy its feedback actually had, with the break-even accuracy the round's items imply.
+"""The feedback-reliability sweep: one experiment per oracle flip rate, and the rows that plot,
+for an ILR round and a DPO round fed the same feedback, the test accuracy (and ILR's
+label-accuracy change) against the accuracy the feedback actually had on the arm's own decided
+items, with the break-even accuracy the ILR round's items imply.
 
 Each experiment is a `dvc exp run -S feedback.kind=oracle -S feedback.oracle.flip_rate=<f>
 <targets>`, run one after another in the workspace (DVC reruns only the targets and what they
-need that changed; `dvc exp show` lists them). The default flip rate runs last, so the workspace
-ends as params.yaml has it.
+need that changed: refine, round SFT and evaluation for ILR; pair scoring, DPO and evaluation
+for DPO, whose samples do not depend on the feedback; `dvc exp show` lists them). The default
+flip rate runs last, so the workspace ends as params.yaml has it.
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from pathlib import Path
 FLIP_RATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 FIELDS = ["flip_rate", "arm", "round", "feedback_accuracy", "feedback_accuracy_low",
           "feedback_accuracy_high", "feedback_auroc", "feedback_break_even", "label_accuracy",
-          "label_accuracy_change", "n_fixed", "n_broken", "fixed_vs_broken_p", "test_accuracy"]
+          "label_accuracy_change", "n_fixed", "n_broken", "fixed_vs_broken_p", "test_accuracy",
+          "test_accuracy_change"]
 
 
 def sweep_order(flip_rates: list[float], *, default: float) -> list[float]:
@@ -34,13 +37,34 @@ def exp_run_command(flip_rate: float, *, targets: list[str]) -> list[str]:
 
 
 def build_sweep_row(flip_rate: float, *, round_name: str, label_metrics: dict,
-                    r0_label_accuracy: float, round_metrics: dict | None = None) -> dict:
-    """One plotted row: the round's measured feedback accuracy and its label-accuracy change."""
+                    r0_label_accuracy: float, round_metrics: dict | None = None,
+                    r0_test_accuracy: float | None = None) -> dict:
+    """One ILR row: the round's measured feedback accuracy, its label-accuracy change and (where
+    the round model was evaluated) its test accuracy and change from round 0."""
     row = {k: label_metrics.get(k) for k in FIELDS}
     row.update(flip_rate=flip_rate, arm="ilr", round=round_name,
                label_accuracy_change=label_metrics["label_accuracy"] - r0_label_accuracy,
-               test_accuracy=(round_metrics or {}).get("accuracy"))
+               **_test_fields(round_metrics, r0_test_accuracy))
     return row
+
+
+def build_dpo_sweep_row(flip_rate: float, *, round_name: str, pair_metrics: dict,
+                        round_metrics: dict | None = None,
+                        r0_test_accuracy: float | None = None) -> dict:
+    """One DPO row: the feedback's accuracy on the round's pairs where exactly one sample is
+    right, and the DPO model's test accuracy and change from round 0 (DPO changes no labels)."""
+    row = dict.fromkeys(FIELDS)
+    row.update({k: pair_metrics.get(k) for k in FIELDS if k.startswith("feedback_")},
+               flip_rate=flip_rate, arm="dpo", round=round_name,
+               **_test_fields(round_metrics, r0_test_accuracy))
+    return row
+
+
+def _test_fields(round_metrics: dict | None, r0_test_accuracy: float | None) -> dict:
+    test = (round_metrics or {}).get("accuracy")
+    return {"test_accuracy": test,
+            "test_accuracy_change": None if test is None or r0_test_accuracy is None
+            else test - r0_test_accuracy}
 
 
 def build_break_even_rows(rows: list[dict]) -> list[dict]:
@@ -55,28 +79,48 @@ def build_break_even_rows(rows: list[dict]) -> list[dict]:
             {"feedback_accuracy": x, "label_accuracy_change": max(max(changes), 0.0)}]
 
 
-def run_sweep(params, *, flip_rates: list[float], round_name: str, targets: list[str],
-              out: str | Path, echo=print) -> list[dict]:
-    """Run one experiment per flip rate in the workspace, then write ``<out>/ilr.csv`` and
-    ``<out>/break_even.csv``; returns the rows (by flip rate)."""
+def sweep_targets(round_name: str, dpo_round: str | None, *, labels_only: bool) -> list[str]:
+    """The stages each experiment runs: the ILR round's labels (and its evaluated model), and
+    the DPO round's evaluated model unless ``labels_only``."""
+    if labels_only:
+        return [f"refine@{round_name}"]
+    return [f"round_evaluate@{round_name}"] + ([f"dpo_evaluate@{dpo_round}"] if dpo_round else [])
+
+
+def run_sweep(params, *, flip_rates: list[float], round_name: str, dpo_round: str | None,
+              labels_only: bool, out: str | Path, echo=print) -> list[dict]:
+    """Run one experiment per flip rate in the workspace, then write ``<out>/ilr.csv``,
+    ``<out>/dpo.csv`` and ``<out>/break_even.csv``; returns the rows (by arm, flip rate)."""
     from ilr.io import read_json, write_csv
 
     if round_name not in params.rounds or params.rounds[round_name].mode != "feedback":
         raise ValueError(f"--round {round_name}: not an ILR (mode: feedback) round; choose one "
                          f"of {list(params.rounds)}")
-    rows = []
+    if dpo_round is not None and dpo_round not in params.dpo_rounds:
+        raise ValueError(f"--dpo-round {dpo_round}: not in dpo_rounds; choose one of "
+                         f"{list(params.dpo_rounds)}")
+    targets = sweep_targets(round_name, dpo_round, labels_only=labels_only)
+    rows, dpo_rows = [], []
     for rate in sweep_order(flip_rates, default=params.feedback.oracle.flip_rate):
-        command = exp_run_command(rate, targets=targets or [f"refine@{round_name}"])
+        command = exp_run_command(rate, targets=targets)
         echo("$ " + " ".join(command))
         if subprocess.run([sys.executable, "-m", *command]).returncode != 0:
             raise RuntimeError(f"flip rate {rate}: dvc exp run failed; its output names the stage")
-        round_file = Path(f"metrics/rounds/{round_name}.json")
+        r0_test = None if labels_only else read_json("metrics/r0.json")["accuracy"]
         rows.append(build_sweep_row(
             rate, round_name=round_name, label_metrics=read_json(f"metrics/labels/{round_name}.json"),
             r0_label_accuracy=read_json("metrics/labels/r0.json")["label_accuracy"],
-            round_metrics=read_json(round_file) if targets and round_file.is_file() else None))
+            round_metrics=None if labels_only else read_json(f"metrics/rounds/{round_name}.json"),
+            r0_test_accuracy=r0_test))
+        if dpo_round and not labels_only:
+            dpo_rows.append(build_dpo_sweep_row(
+                rate, round_name=dpo_round, pair_metrics=read_json(f"metrics/dpo/pairs/{dpo_round}.json"),
+                round_metrics=read_json(f"metrics/dpo/{dpo_round}.json"), r0_test_accuracy=r0_test))
     rows.sort(key=lambda r: r["flip_rate"])
+    dpo_rows.sort(key=lambda r: r["flip_rate"])
     write_csv(Path(out) / "ilr.csv", rows, fields=FIELDS)
+    if dpo_rows:
+        write_csv(Path(out) / "dpo.csv", dpo_rows, fields=FIELDS)
     write_csv(Path(out) / "break_even.csv", build_break_even_rows(rows),
               fields=["feedback_accuracy", "label_accuracy_change"])
-    return rows
+    return rows + dpo_rows

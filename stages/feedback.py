@@ -1,6 +1,7 @@
 """DVC stage `feedback`: how reliable the feedback is where gold decides. The configured kind
 (`feedback.kind`) on round 0's decided items (a wrong label against its gold solution, in both
-roles); the trained classifier on those items and on its held-out pairs, whatever the kind.
+roles); the trained classifier (or reward model) on those items and on its held-out pairs,
+whatever the kind.
 
     python -m stages.feedback --params params.yaml --labels data/labels/r0.jsonl --gold data/gold/train.jsonl --classifier models/feedback --heldout data/feedback/heldout.jsonl --metrics metrics/feedback.json
 """
@@ -8,8 +9,8 @@ import argparse
 import json
 
 from ilr.errors import run_stage
-from ilr.feedback import build_check_items, measure_feedback, score_both_orders, score_items
-from ilr.feedback_model import load_acceptor, pair_items
+from ilr.feedback import build_check_items, load_item_scorer, measure_feedback, score_items
+from ilr.feedback_model import pair_items
 from ilr.io import read_jsonl, read_records, write_json
 from ilr.params import load_params
 from ilr.tasks import task_from_params
@@ -29,17 +30,16 @@ def main(argv=None):
     gold = read_records(args.gold, required=("id", "prompt", "response"))
     labels = read_records(args.labels, required=("id", "prompt", "response"))
     items = build_check_items(labels, gold, task=task, n=params.feedback.n_check, seed=params.seed)
-    accept = load_acceptor(args.classifier, batch_size=params.feedback.batch_size,
-                           dtype=params.model.dtype)  # loaded once for both item sets
+    score = load_item_scorer(args.classifier, batch_size=params.feedback.batch_size,
+                             dtype=params.model.dtype)  # loaded once for both item sets
     heldout = pair_items(read_jsonl(args.heldout, required=("id", "prompt", "better", "worse"),
                                     allow_empty=True))
-    decided = measure_feedback(items, score_both_orders(items, accept))
+    decided = measure_feedback(items, score(items))
     configured = decided if params.feedback.kind == "classifier" else measure_feedback(
         items, score_items(items, params=params.feedback, task=task, gold=gold, seed=params.seed))
     metrics = {"kind": params.feedback.kind, "decided": configured,
                "classifier": {"decided": decided,
-                              "heldout": measure_feedback(heldout,
-                                                          score_both_orders(heldout, accept))}}
+                              "heldout": measure_feedback(heldout, score(heldout))}}
     write_json(args.metrics, metrics)
     print(json.dumps(metrics))
 

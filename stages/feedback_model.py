@@ -1,4 +1,5 @@
-"""DVC stage `feedback_model`: fine-tune the comparison classifier once, from the base model, on
+"""DVC stage `feedback_model`: fine-tune the comparison classifier (or, with `feedback_model.head:
+reward`, a reward model through TRL's RewardTrainer) once, from the base model, on
 pairs of the reference code's kinds; a share of the prompts is held out (early stopping, and the
 `feedback` stage's held-out metrics).
 
@@ -11,6 +12,7 @@ from ilr.errors import run_stage
 from ilr.feedback_model import build_preference_pairs, split_heldout, train_feedback_model
 from ilr.io import read_jsonl, read_records, write_jsonl
 from ilr.params import load_params
+from ilr.reward_model import train_reward_model
 
 
 def main(argv=None):
@@ -28,7 +30,8 @@ def main(argv=None):
     outputs = read_jsonl(args.outputs, required=("id", "response", "correct"))
     pairs = build_preference_pairs(outputs, gold, n_pairs=fm.n_pairs, seed=params.seed)
     train, heldout = split_heldout(pairs, share=fm.heldout_share, seed=params.seed)
-    log = train_feedback_model(args.base, train, heldout, params=fm, out=args.out,
+    train_model = train_reward_model if fm.head == "reward" else train_feedback_model
+    log = train_model(args.base, train, heldout, params=fm, out=args.out,
                                seed=params.seed, dtype=params.model.dtype)
     write_jsonl(args.heldout, heldout)
     print(json.dumps({k: v for k, v in log.items() if k not in ("model", "tokenizer")}))

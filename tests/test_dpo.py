@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from ilr.arith import ArithSpec, generate_records
-from ilr.dpo import build_sample_pairs, run_dpo_trainer, select_preference_pairs
+from ilr.dpo import (build_sample_pairs, build_sample_records, measure_preference_pairs,
+                     run_dpo_trainer, select_preference_pairs)
 from ilr.feedback import render_comparison, score_both_orders
 from ilr.params import DpoParams, GenerationParams, TaskParams
 from ilr.tasks import task_from_params
@@ -18,12 +19,16 @@ RECORDS = generate_records(ArithSpec(), n=4, seed=0, split="train")
 
 def test_consecutive_samples_pair_and_identical_pairs_drop():
     samples = ["a0", "a1", "a2", "a2", "b0", "b1", "b2", "b3"]
-    pairs = build_sample_pairs(RECORDS[:2], samples, n_samples=4)
+    records = build_sample_records(RECORDS[:2], samples, n_samples=4)
+    assert [r["samples"] for r in records] == [samples[:4], samples[4:]]
+    pairs = build_sample_pairs(records, n_samples=4)
     assert [(p["id"], p["pair"], p["label"], p["proposal"]) for p in pairs] == [
         (RECORDS[0]["id"], 0, "a0", "a1"), (RECORDS[1]["id"], 0, "b0", "b1"),
         (RECORDS[1]["id"], 1, "b2", "b3")]
     with pytest.raises(ValueError, match="7 samples for 2 prompts x 4"):
-        build_sample_pairs(RECORDS[:2], samples[:7], n_samples=4)
+        build_sample_records(RECORDS[:2], samples[:7], n_samples=4)
+    with pytest.raises(ValueError, match="3 samples where dpo.n_samples is 4.*rerun dpo_samples"):
+        build_sample_pairs([{**records[0], "samples": samples[:3]}], n_samples=4)
 
 
 def test_chosen_is_always_the_response_the_feedback_preferred():
@@ -46,7 +51,7 @@ def test_kept_pairs_are_keep_share_of_all_pairs_identical_ones_included():
     samples = []
     for k in range(40):  # 4 samples, 2 pairs per prompt; the second pair of half the prompts ties
         samples += [f"a{k}", f"b{k}", "same", "same"] if k % 2 else [f"a{k}", f"b{k}", f"c{k}", f"d{k}"]
-    pairs = build_sample_pairs(records, samples, n_samples=4)
+    pairs = build_sample_pairs(build_sample_records(records, samples, n_samples=4), n_samples=4)
     assert len(pairs) == 60
     scores = [0.5 + 0.4 * ((7 * i) % 10) / 10 + 0.01 for i in range(len(pairs))]
     kept = select_preference_pairs(pairs, scores, keep_share=0.15, n_all=80)
@@ -57,10 +62,27 @@ def test_kept_pairs_are_keep_share_of_all_pairs_identical_ones_included():
     assert len(select_preference_pairs(pairs, [0.5] * 60, keep_share=0.15, n_all=80)) == 0
 
 
+def test_pair_metrics_measure_the_feedback_where_exactly_one_sample_is_right():
+    gold = {r["id"]: r["response"] for r in RECORDS}
+    right = [g.split("####")[-1].strip() for g in gold.values()]
+    wrong = [str(int(a) + 1) for a in right]
+    # pair k: (A, B); k 0-1 B right, k 2 A right, k 3 both wrong (not decided)
+    sides = [(wrong[0], right[0]), (wrong[1], right[1]), (right[2], wrong[2]), (wrong[3], wrong[3] + "0")]
+    pairs = [{"id": r["id"], "pair": 0, "prompt": r["prompt"], "label": f"#### {a}", "proposal": f"#### {b}"}
+             for r, (a, b) in zip(RECORDS, sides)]
+    scores = [0.9, 0.2, 0.1, 0.8]  # right, wrong, right; the undecided pair is not counted
+    kept = select_preference_pairs(pairs, scores, keep_share=0.5)
+    metrics = measure_preference_pairs(pairs, scores, kept, task=TASK, gold=RECORDS, n_all=4, n_samples=8)
+    assert (metrics["feedback_n"], metrics["feedback_accuracy"]) == (3, pytest.approx(2 / 3))
+    assert metrics["feedback_auroc"] == 1.0  # B-right 0.9, 0.2 both rank above A-right 0.1
+    assert metrics["feedback_accuracy_low"] < 2 / 3 < metrics["feedback_accuracy_high"]
+    assert (metrics["n_kept"], metrics["chosen_correct"], metrics["rejected_correct"]) == (2, 1.0, 0.0)
+
+
 def test_dpo_pair_prompts_are_really_reversed_and_scores_leave_one_half():
     """The reference code's bug: both 'orders' built the same way, so every score ~0.5."""
     gold = RECORDS[0]["response"]
-    pairs = build_sample_pairs(RECORDS[:1], ["#### 1", gold], n_samples=2)
+    pairs = build_sample_pairs([{**RECORDS[0], "samples": ["#### 1", gold]}], n_samples=2)
     seen = []
 
     def judge(texts):  # prefers whichever position holds the gold answer

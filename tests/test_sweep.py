@@ -1,7 +1,8 @@
 import pytest
 
 from ilr.report import render_report
-from ilr.sweep import build_break_even_rows, build_sweep_row, exp_run_command, sweep_order
+from ilr.sweep import (build_break_even_rows, build_dpo_sweep_row, build_sweep_row, exp_run_command,
+                       sweep_order, sweep_targets)
 
 
 def test_the_default_flip_rate_runs_last_so_the_workspace_ends_as_committed():
@@ -50,5 +51,31 @@ def test_run_sweep_refuses_a_round_that_asks_no_feedback(tmp_path):
 
     params = Params(rounds={"n1": RoundParams("r0", "naive")})
     with pytest.raises(ValueError, match="not an ILR"):
-        run_sweep(params, flip_rates=[0.1], round_name="n1", targets=[], out=tmp_path)
+        run_sweep(params, flip_rates=[0.1], round_name="n1", dpo_round=None, labels_only=True,
+                  out=tmp_path)
+    params = Params(rounds={"r1": RoundParams("r0", "feedback")})
+    with pytest.raises(ValueError, match="--dpo-round d9: not in dpo_rounds"):
+        run_sweep(params, flip_rates=[0.1], round_name="r1", dpo_round="d9", labels_only=False,
+                  out=tmp_path)
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_each_point_trains_and_evaluates_both_arms_unless_labels_only():
+    assert sweep_targets("r1", "d1", labels_only=False) == ["round_evaluate@r1", "dpo_evaluate@d1"]
+    assert sweep_targets("r1", None, labels_only=False) == ["round_evaluate@r1"]
+    assert sweep_targets("r1", "d1", labels_only=True) == ["refine@r1"]
+
+
+def test_dpo_rows_take_the_feedback_measured_on_their_own_pairs_and_change_no_labels():
+    pairs = {"feedback_accuracy": 0.7, "feedback_accuracy_low": 0.6, "feedback_auroc": 0.75,
+             "n_kept": 180, "chosen_correct": 0.8}
+    row = build_dpo_sweep_row(0.3, round_name="d1", pair_metrics=pairs, round_metrics={"accuracy": 0.47},
+                              r0_test_accuracy=0.435)
+    assert (row["arm"], row["round"], row["flip_rate"]) == ("dpo", "d1", 0.3)
+    assert (row["feedback_accuracy"], row["feedback_auroc"]) == (0.7, 0.75)
+    assert row["test_accuracy_change"] == pytest.approx(0.035)
+    assert row["label_accuracy_change"] is None and "n_kept" not in row
+    ilr = build_sweep_row(0.3, round_name="r1", label_metrics={"label_accuracy": 0.5}, r0_label_accuracy=0.45,
+                          round_metrics={"accuracy": 0.42}, r0_test_accuracy=0.435)
+    assert ilr["test_accuracy_change"] == pytest.approx(-0.015)
+    assert set(row) == set(ilr)  # one schema: both CSVs plot on the same axes

@@ -1,0 +1,35 @@
+"""DVC stage `dpo_samples@<round>`: sample `dpo.n_samples` responses per training prompt from the
+policy (the expensive half of the DPO data; `dpo_pairs` scores them, so a feedback change reruns
+only the scoring).
+
+    python -m stages.dpo_samples --params params.yaml --policy models/sft/r0 --gold data/gold/train.jsonl --out data/dpo/samples/d1.jsonl
+"""
+import argparse
+
+from ilr.checkpoints import inference_dtype, load_causal_lm, load_tokenizer
+from ilr.dpo import build_sample_records, sample_policy
+from ilr.errors import run_stage
+from ilr.io import read_records, write_jsonl
+from ilr.params import load_params
+from ilr.tasks import task_from_params
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--policy", required=True, help="the model to sample from")
+    parser.add_argument("--gold", required=True, help="JSONL of the student's training prompts")
+    parser.add_argument("--out", required=True, help="output JSONL of {id, prompt, samples}")
+    args = parser.parse_args(argv)
+    params = load_params(args.params)
+    task = task_from_params(params.task)
+    gold = read_records(args.gold, required=("id", "prompt", "response"))
+    policy = load_causal_lm(args.policy, dtype=inference_dtype(params.model.dtype))
+    samples = sample_policy(policy, load_tokenizer(args.policy), gold, task=task,
+                            n_samples=params.dpo.n_samples, generation=params.dpo.generation,
+                            seed=params.seed)
+    write_jsonl(args.out, build_sample_records(gold, samples, n_samples=params.dpo.n_samples))
+
+
+if __name__ == "__main__":
+    run_stage(main)

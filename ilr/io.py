@@ -259,6 +259,23 @@ def read_json(path: str | os.PathLike) -> dict:
     return data
 
 
+def read_csv(path: str | os.PathLike) -> list[dict]:
+    """Rows of a CSV written by :func:`write_csv`, numbers as floats and empty cells as None;
+    [] when the file is absent."""
+    import csv
+
+    def value(v):
+        try:
+            return float(v)
+        except ValueError:
+            return v or None
+
+    if not Path(path).is_file():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        return [{k: value(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
 def write_csv(path: str | os.PathLike, rows: list[dict], *, fields: list[str]) -> None:
     """A CSV with a header of ``fields`` (missing values left empty), for ``dvc plots``."""
     with commit_outputs() as out:

@@ -11,7 +11,7 @@ import random
 from pathlib import Path
 
 from ilr.audit import build_audit_rows, order_versions
-from ilr.io import atomic_path, read_json, read_jsonl
+from ilr.io import atomic_path, read_csv, read_json, read_jsonl
 from ilr.params import ROUND_ZERO, Params, round_depth
 from ilr.summary import ARMS, FIELDS, merge_round_metrics
 from ilr.tasks import Task
@@ -63,22 +63,7 @@ def collect_run(params: Params, *, task: Task, root: str | Path = ".", samples: 
             "samples": {kind: rng.sample(rows, min(samples, len(rows)))
                         for kind, rows in picked.items()},
             "feedback": _maybe_json(root / "metrics/feedback.json"),
-            "sweep": _maybe_csv(root / "plots/sweep/ilr.csv") + _maybe_csv(root / "plots/sweep/dpo.csv")}
-
-
-def _maybe_csv(path: Path) -> list[dict]:
-    """Rows of a CSV with numbers as floats (the sweep's), or [] when it is absent."""
-    import csv
-
-    if not path.is_file():
-        return []
-    def number(v):
-        try:
-            return float(v)
-        except ValueError:
-            return v or None
-    with path.open(newline="", encoding="utf-8") as f:
-        return [{k: number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+            "sweep": read_csv(root / "plots/sweep/ilr.csv") + read_csv(root / "plots/sweep/dpo.csv")}
 
 
 def write_report(params: Params, *, task: Task, out: str | Path, root: str | Path = ".",

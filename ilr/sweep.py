@@ -7,7 +7,9 @@ Each experiment is a `dvc exp run -S feedback.kind=oracle -S feedback.oracle.fli
 <targets>`, run one after another in the workspace (DVC reruns only the targets and what they
 need that changed: refine, round SFT and evaluation for ILR; pair scoring, DPO and evaluation
 for DPO, whose samples do not depend on the feedback; `dvc exp show` lists them). The default
-flip rate runs last, so the workspace ends as params.yaml has it.
+flip rate runs last, so the workspace ends as params.yaml has it. The CSVs are rewritten after
+every point, merged with the points already in them, so an interrupted sweep keeps what it
+measured and a later `ilr sweep --flip-rates ...` adds the rest.
 """
 from __future__ import annotations
 
@@ -23,8 +25,9 @@ FIELDS = ["flip_rate", "arm", "round", "feedback_accuracy", "feedback_accuracy_l
 
 
 def sweep_order(flip_rates: list[float], *, default: float) -> list[float]:
-    """The flip rates to run, the committed default last (when it is among them)."""
-    rates = sorted(set(flip_rates))
+    """The flip rates to run in the order given (the most wanted first, in case the sweep is
+    interrupted), duplicates dropped, the committed default last (when it is among them)."""
+    rates = list(dict.fromkeys(flip_rates))
     bad = [f for f in rates if not 0.0 <= f <= 1.0]
     if bad:
         raise ValueError(f"--flip-rates: {bad} are not probabilities in [0, 1]")
@@ -91,7 +94,7 @@ def run_sweep(params, *, flip_rates: list[float], round_name: str, dpo_round: st
               labels_only: bool, out: str | Path, echo=print) -> list[dict]:
     """Run one experiment per flip rate in the workspace, then write ``<out>/ilr.csv``,
     ``<out>/dpo.csv`` and ``<out>/break_even.csv``; returns the rows (by arm, flip rate)."""
-    from ilr.io import read_json, write_csv
+    from ilr.io import read_csv, read_json, write_csv
 
     if round_name not in params.rounds or params.rounds[round_name].mode != "feedback":
         raise ValueError(f"--round {round_name}: not an ILR (mode: feedback) round; choose one "
@@ -100,27 +103,32 @@ def run_sweep(params, *, flip_rates: list[float], round_name: str, dpo_round: st
         raise ValueError(f"--dpo-round {dpo_round}: not in dpo_rounds; choose one of "
                          f"{list(params.dpo_rounds)}")
     targets = sweep_targets(round_name, dpo_round, labels_only=labels_only)
-    rows, dpo_rows = [], []
+    out = Path(out)
+    rows, dpo_rows = read_csv(out / "ilr.csv"), read_csv(out / "dpo.csv")
     for rate in sweep_order(flip_rates, default=params.feedback.oracle.flip_rate):
         command = exp_run_command(rate, targets=targets)
         echo("$ " + " ".join(command))
         if subprocess.run([sys.executable, "-m", *command]).returncode != 0:
             raise RuntimeError(f"flip rate {rate}: dvc exp run failed; its output names the stage")
         r0_test = None if labels_only else read_json("metrics/r0.json")["accuracy"]
-        rows.append(build_sweep_row(
+        rows = merge_sweep_rows(rows, build_sweep_row(
             rate, round_name=round_name, label_metrics=read_json(f"metrics/labels/{round_name}.json"),
             r0_label_accuracy=read_json("metrics/labels/r0.json")["label_accuracy"],
             round_metrics=None if labels_only else read_json(f"metrics/rounds/{round_name}.json"),
             r0_test_accuracy=r0_test))
         if dpo_round and not labels_only:
-            dpo_rows.append(build_dpo_sweep_row(
+            dpo_rows = merge_sweep_rows(dpo_rows, build_dpo_sweep_row(
                 rate, round_name=dpo_round, pair_metrics=read_json(f"metrics/dpo/pairs/{dpo_round}.json"),
                 round_metrics=read_json(f"metrics/dpo/{dpo_round}.json"), r0_test_accuracy=r0_test))
-    rows.sort(key=lambda r: r["flip_rate"])
-    dpo_rows.sort(key=lambda r: r["flip_rate"])
-    write_csv(Path(out) / "ilr.csv", rows, fields=FIELDS)
-    if dpo_rows:
-        write_csv(Path(out) / "dpo.csv", dpo_rows, fields=FIELDS)
-    write_csv(Path(out) / "break_even.csv", build_break_even_rows(rows),
-              fields=["feedback_accuracy", "label_accuracy_change"])
+        write_csv(out / "ilr.csv", rows, fields=FIELDS)
+        if dpo_rows:
+            write_csv(out / "dpo.csv", dpo_rows, fields=FIELDS)
+        write_csv(out / "break_even.csv", build_break_even_rows(rows),
+                  fields=["feedback_accuracy", "label_accuracy_change"])
     return rows + dpo_rows
+
+
+def merge_sweep_rows(rows: list[dict], row: dict) -> list[dict]:
+    """``rows`` with ``row`` in place of the one at its flip rate (and round), by flip rate."""
+    kept = [r for r in rows if (r["flip_rate"], r["round"]) != (row["flip_rate"], row["round"])]
+    return sorted(kept + [row], key=lambda r: (r["round"], r["flip_rate"]))

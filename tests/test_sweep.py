@@ -2,12 +2,12 @@ import pytest
 
 from ilr.report import render_report
 from ilr.sweep import (build_break_even_rows, build_dpo_sweep_row, build_sweep_row, exp_run_command,
-                       sweep_order, sweep_targets)
+                       merge_sweep_rows, sweep_order, sweep_targets)
 
 
 def test_the_default_flip_rate_runs_last_so_the_workspace_ends_as_committed():
-    assert sweep_order([0.5, 0.0, 0.2, 0.1], default=0.2) == [0.0, 0.1, 0.5, 0.2]
-    assert sweep_order([0.3, 0.1], default=0.2) == [0.1, 0.3]
+    assert sweep_order([0.5, 0.0, 0.2, 0.1, 0.5], default=0.2) == [0.5, 0.0, 0.1, 0.2]
+    assert sweep_order([0.3, 0.1], default=0.2) == [0.3, 0.1]  # as given: most wanted first
     with pytest.raises(ValueError, match="not probabilities"):
         sweep_order([1.5], default=0.2)
 
@@ -79,3 +79,12 @@ def test_dpo_rows_take_the_feedback_measured_on_their_own_pairs_and_change_no_la
                           round_metrics={"accuracy": 0.42}, r0_test_accuracy=0.435)
     assert ilr["test_accuracy_change"] == pytest.approx(-0.015)
     assert set(row) == set(ilr)  # one schema: both CSVs plot on the same axes
+
+
+def test_a_point_run_again_replaces_its_row_and_keeps_the_others():
+    """An interrupted sweep keeps its points; a later run of some flip rates merges into them."""
+    old = [{"flip_rate": f, "round": "r1", "test_accuracy": 0.4} for f in (0.0, 0.3, 0.5)]
+    merged = merge_sweep_rows(old, {"flip_rate": 0.3, "round": "r1", "test_accuracy": 0.45})
+    assert [(r["flip_rate"], r["test_accuracy"]) for r in merged] == [(0.0, 0.4), (0.3, 0.45), (0.5, 0.4)]
+    added = merge_sweep_rows(merged, {"flip_rate": 0.1, "round": "r1", "test_accuracy": None})
+    assert [r["flip_rate"] for r in added] == [0.0, 0.1, 0.3, 0.5]

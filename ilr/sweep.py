@@ -43,11 +43,12 @@ def build_sweep_row(flip_rate: float, *, round_name: str, label_metrics: dict,
                     r0_label_accuracy: float, round_metrics: dict | None = None,
                     r0_test_accuracy: float | None = None) -> dict:
     """One ILR row: the round's measured feedback accuracy, its label-accuracy change and (where
-    the round model was evaluated) its test accuracy and change from round 0."""
+    the round model was evaluated: ``metrics/rounds/<round>.json``'s ``test_accuracy``) its test
+    accuracy and change from round 0."""
     row = {k: label_metrics.get(k) for k in FIELDS}
     row.update(flip_rate=flip_rate, arm="ilr", round=round_name,
                label_accuracy_change=label_metrics["label_accuracy"] - r0_label_accuracy,
-               **_test_fields(round_metrics, r0_test_accuracy))
+               **_test_fields((round_metrics or {}).get("test_accuracy"), r0_test_accuracy))
     return row
 
 
@@ -55,16 +56,16 @@ def build_dpo_sweep_row(flip_rate: float, *, round_name: str, pair_metrics: dict
                         round_metrics: dict | None = None,
                         r0_test_accuracy: float | None = None) -> dict:
     """One DPO row: the feedback's accuracy on the round's pairs where exactly one sample is
-    right, and the DPO model's test accuracy and change from round 0 (DPO changes no labels)."""
+    right, and the DPO model's test accuracy (``metrics/dpo/<round>.json``'s ``accuracy``) and
+    change from round 0 (DPO changes no labels)."""
     row = dict.fromkeys(FIELDS)
     row.update({k: pair_metrics.get(k) for k in FIELDS if k.startswith("feedback_")},
                flip_rate=flip_rate, arm="dpo", round=round_name,
-               **_test_fields(round_metrics, r0_test_accuracy))
+               **_test_fields((round_metrics or {}).get("accuracy"), r0_test_accuracy))
     return row
 
 
-def _test_fields(round_metrics: dict | None, r0_test_accuracy: float | None) -> dict:
-    test = (round_metrics or {}).get("accuracy")
+def _test_fields(test: float | None, r0_test_accuracy: float | None) -> dict:
     return {"test_accuracy": test,
             "test_accuracy_change": None if test is None or r0_test_accuracy is None
             else test - r0_test_accuracy}

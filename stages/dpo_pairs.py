@@ -6,7 +6,7 @@ configured feedback (both orders, averaged) and keep the most confident share as
 import argparse
 import json
 
-from ilr.checkpoints import inference_dtype, load_causal_lm, load_tokenizer
+from ilr.checkpoints import load_tokenizer
 from ilr.dpo import build_sample_pairs, sample_policy, select_preference_pairs
 from ilr.errors import run_stage
 from ilr.feedback import score_items
@@ -27,10 +27,10 @@ def main(argv=None):
     params = load_params(args.params)
     task = task_from_params(params.task)
     gold = read_records(args.gold, required=("id", "prompt", "response"))
-    policy = load_causal_lm(args.policy, dtype=inference_dtype(params.model.dtype))
-    samples = sample_policy(policy, load_tokenizer(args.policy), gold, task=task,
+    samples = sample_policy(args.policy, load_tokenizer(args.policy), gold, task=task,
                             n_samples=params.dpo.n_samples, generation=params.dpo.generation,
-                            seed=params.seed)
+                            seed=params.seed, backend=params.generation.backend,
+                            dtype=params.model.dtype)
     pairs = build_sample_pairs(gold, samples, n_samples=params.dpo.n_samples)
     scores = score_items(pairs, params=params.feedback, task=task, gold=gold, seed=params.seed,
                          classifier=args.classifier, dtype=params.model.dtype)

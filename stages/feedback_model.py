@@ -28,7 +28,8 @@ def main(argv=None):
     outputs = read_jsonl(args.outputs, required=("id", "response", "correct"))
     pairs = build_preference_pairs(outputs, gold, n_pairs=fm.n_pairs, seed=params.seed)
     train, heldout = split_heldout(pairs, share=fm.heldout_share, seed=params.seed)
-    log = train_feedback_model(args.base, train, heldout, params=fm, out=args.out,
+    base = params.model.supervisor_base or args.base  # the weak model's own base, if set
+    log = train_feedback_model(base, train, heldout, params=fm, out=args.out,
                                seed=params.seed, dtype=params.model.dtype)
     write_jsonl(args.heldout, heldout)
     print(json.dumps({k: v for k, v in log.items() if k not in ("model", "tokenizer")}))

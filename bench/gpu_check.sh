@@ -35,7 +35,7 @@ if [ "$DRY_RUN" = 0 ]; then
   $PYTHON -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" \
     || { echo "gpu_check: torch sees no CUDA GPU; install torch's CUDA build" >&2; exit 1; }
   $PYTHON -c "import vllm" 2>/dev/null \
-    || { echo "gpu_check: vllm does not import; pip install -c constraints.txt -e '.[gpu]'" >&2; exit 1; }
+    || { echo "gpu_check: vllm does not import; pip install -c constraints-gpu.txt -e '.[gpu]'" >&2; exit 1; }
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 fi
 

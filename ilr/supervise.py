@@ -58,8 +58,9 @@ def supervise_labels(gold: list[dict], *, task: Task, params: Params,
     if kind == "model":
         if supervisor is None:
             raise ValueError("supervise.kind is 'model' but no --supervisor model was given")
-        from ilr.checkpoints import load_tokenizer
+        from ilr.checkpoints import check_model_source, load_tokenizer
 
+        check_model_source(supervisor)  # weights first: the engine loads them later
         return write_model_labels(supervisor, load_tokenizer(supervisor), gold, task=task,
                                   params=params), {"kind": kind, "supervisor": supervisor}
     if kind == "noise":

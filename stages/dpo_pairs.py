@@ -6,7 +6,7 @@ configured feedback (both orders, averaged) and keep the most confident share as
 import argparse
 import json
 
-from ilr.checkpoints import load_tokenizer
+from ilr.checkpoints import check_model_source, load_tokenizer
 from ilr.dpo import build_sample_pairs, sample_policy, select_preference_pairs
 from ilr.errors import run_stage
 from ilr.feedback import score_items
@@ -27,6 +27,7 @@ def main(argv=None):
     params = load_params(args.params)
     task = task_from_params(params.task)
     gold = read_records(args.gold, required=("id", "prompt", "response"))
+    check_model_source(args.policy)  # weights first: the engine loads them later
     samples = sample_policy(args.policy, load_tokenizer(args.policy), gold, task=task,
                             n_samples=params.dpo.n_samples, generation=params.dpo.generation,
                             seed=params.seed, backend=params.generation.backend,

@@ -5,7 +5,7 @@
 import argparse
 import json
 
-from ilr.checkpoints import load_tokenizer
+from ilr.checkpoints import check_model_source, load_tokenizer
 from ilr.errors import run_stage
 from ilr.evaluate import build_round_metrics, evaluate_model
 from ilr.io import commit_outputs, read_json, read_records
@@ -25,6 +25,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     params = load_params(args.params)
     records = read_records(args.test, required=("id", "prompt", "response"))
+    check_model_source(args.model)  # weights first: the engine loads them later
     predictions, metrics = evaluate_model(args.model, load_tokenizer(args.model),
                                           task_from_params(params.task), records,
                                           params=params.evaluate, seed=params.seed,

@@ -1,8 +1,12 @@
-"""Tokens/s of the batched generator vs a one-prompt-at-a-time `model.generate` loop.
+"""Tokens/s of the batched generator vs a one-prompt-at-a-time `model.generate` loop, or vs vLLM.
 
     python bench/generate.py --model models/base --prompts 64 --max-new-tokens 64
+    python bench/generate.py --model models/base --prompts 64 --max-new-tokens 64 --vllm
 
-Both run on the same arith test prompts in one process, greedy, same dtype; prints both and the ratio.
+Both run on the same arith test prompts in one process, greedy, same dtype; prints both and the
+ratio. With --vllm the second engine is vLLM (``generation.backend: vllm``): it prints how many
+greedy answers equal the transformers engine's (exit 1 if any differs), vLLM's tokens/s with
+its engine start-up and without it (a second, warm ``LLM.generate`` of the same requests).
 """
 import argparse
 import time
@@ -33,8 +37,10 @@ def main():
     parser.add_argument("--prompts", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--vllm", action="store_true", help="compare with the vLLM engine")
+    parser.add_argument("--dtype", default="float32", help="model.dtype of both engines")
     args = parser.parse_args()
-    model = load_causal_lm(args.model, dtype=inference_dtype())
+    model = load_causal_lm(args.model, dtype=inference_dtype(args.dtype))
     tokenizer = load_tokenizer(args.model)
     task = task_from_params(TaskParams())
     records = generate_records(ArithSpec(), n=args.prompts, seed=0, split="bench")
@@ -44,14 +50,51 @@ def main():
     batched = generate_responses(model, tokenizer, conversations, params=params)
     batched_s = time.perf_counter() - start
     batched_tokens = sum(r["n_tokens"] for r in batched)
-    loop_tokens, loop_s = time_loop(model, tokenizer, conversations, args.max_new_tokens)
-    b, s = batched_tokens / batched_s, loop_tokens / loop_s
     print(f"model={args.model} dtype={model.dtype} threads={torch.get_num_threads()} "
           f"prompts={args.prompts} max_new_tokens={args.max_new_tokens}")
+    b = batched_tokens / batched_s
     print(f"batched (batch {args.batch_size}): {batched_tokens} tokens in {batched_s:.1f} s = {b:.1f} tokens/s")
+    if args.vllm:
+        return compare_vllm(args, tokenizer, conversations, params, batched, b)
+    loop_tokens, loop_s = time_loop(model, tokenizer, conversations, args.max_new_tokens)
+    s = loop_tokens / loop_s
     print(f"one at a time:        {loop_tokens} tokens in {loop_s:.1f} s = {s:.1f} tokens/s")
     print(f"ratio: {b / s:.1f}x")
 
 
+def compare_vllm(args, tokenizer, conversations, params, batched, batched_rate):
+    """vLLM on the same prompts: greedy answers must equal the transformers engine's."""
+    import vllm
+
+    from ilr.vllm_backend import engine_kwargs
+
+    start = time.perf_counter()
+    got = generate_responses(args.model, tokenizer, conversations, params=params,
+                             backend="vllm", dtype=args.dtype)
+    cold_s = time.perf_counter() - start
+    tokens = sum(r["n_tokens"] for r in got)
+    same = sum(g == w for g, w in zip(got, batched))
+    llm = vllm.LLM(**engine_kwargs(args.model, dtype=args.dtype, seed=0))
+    requests = [{"prompt_token_ids": ids} for ids in tokenizer(
+        render_prompts(tokenizer, conversations), add_special_tokens=False)["input_ids"]]
+    greedy = vllm.SamplingParams(temperature=0.0, max_tokens=args.max_new_tokens,
+                                 stop_token_ids=[tokenizer.eos_token_id], detokenize=False)
+    llm.generate(requests[:2], greedy, use_tqdm=False)  # warm-up
+    start = time.perf_counter()
+    warm = llm.generate(requests, greedy, use_tqdm=False)
+    warm_s = time.perf_counter() - start
+    warm_tokens = sum(len(o.outputs[0].token_ids) for o in warm)
+    v = tokens / cold_s
+    print(f"vLLM {vllm.__version__} (with engine start): {tokens} tokens in {cold_s:.1f} s = "
+          f"{v:.1f} tokens/s, ratio {v / batched_rate:.2f}x")
+    print(f"vLLM warm engine: {warm_tokens} tokens in {warm_s:.1f} s = {warm_tokens / warm_s:.1f} "
+          f"tokens/s, ratio {warm_tokens / warm_s / batched_rate:.2f}x")
+    print(f"greedy answers equal to the transformers engine's: {same}/{len(batched)}")
+    for g, w in zip(got, batched):
+        if g != w:
+            print(f"  differs: transformers {w!r}\n           vllm         {g!r}")
+    return 0 if same == len(batched) else 1
+
+
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -20,14 +20,16 @@ from ilr.tasks import Task
 
 
 def sample_policy(model, tokenizer, records: list[dict], *, task: Task, n_samples: int,
-                  generation: GenerationParams, seed: int) -> list[str]:
+                  generation: GenerationParams, seed: int, backend: str = "transformers",
+                  dtype: str = "float32") -> list[str]:
     """``n_samples`` sampled responses per record, record by record, through the shared
-    batched generator."""
+    batched generator (``model``: loaded, or a folder)."""
     from ilr.generation import generate_responses
 
     conversations = [task.render_messages(r["prompt"]) for r in records for _ in range(n_samples)]
     return [o["text"] for o in generate_responses(model, tokenizer, conversations,
-                                                  params=generation, seed=seed, desc="dpo sample")]
+                                                  params=generation, seed=seed, desc="dpo sample",
+                                                  backend=backend, dtype=dtype)]
 
 
 def build_sample_records(records: list[dict], samples: list[str], *, n_samples: int) -> list[dict]:

@@ -24,12 +24,14 @@ def score_predictions(task: Task, records: list[dict], responses: list[dict]) ->
 
 
 def evaluate_model(model, tokenizer, task: Task, records: list[dict], *,
-                   params: GenerationParams, seed: int) -> tuple[list, dict]:
+                   params: GenerationParams, seed: int, backend: str = "transformers",
+                   dtype: str = "float32") -> tuple[list, dict]:
+    """``model``: a loaded model or a model folder (see ``ilr.generation``)."""
     from ilr.generation import generate_responses
 
     conversations = [task.render_messages(r["prompt"]) for r in records]
     responses = generate_responses(model, tokenizer, conversations, params=params, seed=seed,
-                                   desc="evaluate")
+                                   desc="evaluate", backend=backend, dtype=dtype)
     return score_predictions(task, records, responses)
 
 

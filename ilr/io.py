@@ -61,7 +61,11 @@ class StagedOutputs:
 
     def commit(self) -> None:
         """Move every staged output onto its target; if one move fails, put the previous
-        outputs back, so the set stays whole."""
+        outputs back, so the set stays whole. Under a distributed launch (``accelerate
+        launch``, torchrun) only the main process (``RANK`` 0) commits: the other ranks hold
+        the same trained model, and their copies are discarded."""
+        if os.environ.get("RANK", "0") != "0":
+            return
         moved: list[tuple[Path, Path | None]] = []
         try:
             for folder, staged, target in self.staged:

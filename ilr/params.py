@@ -28,6 +28,9 @@ class ModelParams:
     base: str = EMBEDDED_MODEL  # the embedded default, a hub id or a local folder
     save_dtype: str = "bfloat16"
     dtype: str = "float32"  # compute dtype: auto | float32 | bfloat16 (auto follows the hardware)
+    # the weak supervisor's and the comparison classifier's base (hub id or folder); None: the
+    # student's (models/base, converted from `base`)
+    supervisor_base: typing.Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class SupervisorParams:
     """The paper's weak supervisor: the base model fine-tuned on a part of gold half A."""
     n_train: int = 200
     args: dict = field(default_factory=dict)  # trl.SFTConfig fields
+    use_lora: bool = False
+    lora: dict = field(default_factory=dict)  # peft.LoraConfig fields, used when use_lora
     generation: GenerationParams = field(default_factory=GenerationParams)
     # how its checkpoints answer the held-back half A (the evaluator's material); the reference
     # code samples at temperature 0.6
@@ -178,6 +183,18 @@ class QualityParams:
 
 
 @dataclass(frozen=True)
+class EngineParams:
+    """Which engine generates (``ilr.generation``): auto | transformers | vllm."""
+    backend: str = "auto"  # auto: vllm where it imports and a CUDA GPU is present
+
+
+@dataclass(frozen=True)
+class LauncherParams:
+    """How the training stages start: ``python`` (one process) or ``accelerate launch ...``."""
+    train: str = "python"
+
+
+@dataclass(frozen=True)
 class Params:
     seed: int = 0
     model: ModelParams = field(default_factory=ModelParams)
@@ -195,6 +212,8 @@ class Params:
     dpo_rounds: typing.Dict[str, DpoRoundParams] = field(default_factory=dict)
     dpo: DpoParams = field(default_factory=DpoParams)
     kl: KlParams = field(default_factory=KlParams)
+    generation: EngineParams = field(default_factory=EngineParams)
+    launcher: LauncherParams = field(default_factory=LauncherParams)
 
     def __post_init__(self):
         check_rounds(self.rounds)
@@ -236,7 +255,8 @@ _CHOICES = {"model.save_dtype": ("bfloat16", "float16", "float32"),
             "supervise.kind": ("model", "noise", "file"),
             "feedback.kind": ("classifier", "oracle", "file"),
             "feedback_model.head": ("classifier", "reward"),
-            "refine.alpha_scope": ("dataset", "compared")}
+            "refine.alpha_scope": ("dataset", "compared"),
+            "generation.backend": ("auto", "transformers", "vllm")}
 _POSITIVE = {"task.n_train", "task.n_test", "task.n_supervisor", "evaluate.batch_size",
              "evaluate.max_new_tokens", "supervisor.n_train", "supervisor.generation.batch_size",
              "supervisor.generation.max_new_tokens", "feedback_model.n_pairs",
@@ -275,6 +295,10 @@ def _check_value(value, hint, key: str):
         raise ParamsError(f"{key}: must be in (0, 1] (a share), got {value!r}")
     if key.startswith("rounds.") and key.endswith(".mode") and value not in ROUND_MODES:
         raise ParamsError(f"{key}: {value!r} is not allowed; choose one of {list(ROUND_MODES)}")
+    if key == "launcher.train" and value.split()[:1] != ["python"] and \
+            value.split()[:2] != ["accelerate", "launch"]:
+        raise ParamsError(f"launcher.train: {value!r} must be `python` or start with "
+                          "`accelerate launch` (e.g. `accelerate launch --num_processes 2`)")
     if key in _PROBABILITIES and not 0 <= value <= 1:
         raise ParamsError(f"{key}: must be a probability in [0, 1], got {value!r}")
     return float(value) if hint is float else value

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import tempfile
 
-from ilr.generation import generate_responses
+from ilr.generation import generate_responses, engine_model
 from ilr.params import GenerationParams, SftParams
 from ilr.sft import run_sft_trainer
 from ilr.tasks import Task
@@ -25,7 +25,7 @@ def split_halves(labels: list[dict], *, seed: int, round_name: str) -> tuple[lis
 
 def propose_labels(base: str, labels: list[dict], *, task: Task, sft: SftParams,
                    generation: GenerationParams, seed: int, round_name: str,
-                   dtype: str = "float32") -> list[dict]:
+                   dtype: str = "float32", backend: str = "transformers") -> list[dict]:
     """One proposal per label, ``{id, proposal, half}``, each written by the model that was
     fine-tuned on the other half."""
     halves = split_halves(labels, seed=seed, round_name=round_name)
@@ -34,11 +34,15 @@ def propose_labels(base: str, labels: list[dict], *, task: Task, sft: SftParams,
         with tempfile.TemporaryDirectory(prefix=f"half{k}-") as workdir:
             trainer, tokenizer, _ = run_sft_trainer(base, train, task=task, sft=sft,
                                                     workdir=workdir, seed=seed + k, dtype=dtype)
-        responses = generate_responses(trainer.model, tokenizer,
-                                       [task.render_messages(r["prompt"]) for r in other],
-                                       params=generation, seed=seed + k, desc=f"propose half {k}")
+            model = engine_model(trainer.model, tokenizer, f"{workdir}/model", backend=backend,
+                                 dtype=dtype)
+            del trainer
+            responses = generate_responses(model, tokenizer,
+                                           [task.render_messages(r["prompt"]) for r in other],
+                                           params=generation, seed=seed + k,
+                                           desc=f"propose half {k}", backend=backend, dtype=dtype)
         proposals += [{"id": r["id"], "proposal": o["text"], "half": 1 - k}
                       for r, o in zip(other, responses)]
-        del trainer
+        del model
     by_id = {p["id"]: p for p in proposals}
     return [by_id[lab["id"]] for lab in labels]

@@ -45,7 +45,8 @@ def write_model_labels(model, tokenizer, gold: list[dict], *, task: Task,
 
     responses = generate_responses(model, tokenizer, [task.render_messages(r["prompt"]) for r in gold],
                                    params=params.supervisor.generation, seed=params.seed,
-                                   desc="supervise")
+                                   desc="supervise", backend=params.generation.backend,
+                                   dtype=params.model.dtype)
     return [{"id": r["id"], "prompt": r["prompt"], "response": o["text"], "source": "model"}
             for r, o in zip(gold, responses)]
 
@@ -57,10 +58,10 @@ def supervise_labels(gold: list[dict], *, task: Task, params: Params,
     if kind == "model":
         if supervisor is None:
             raise ValueError("supervise.kind is 'model' but no --supervisor model was given")
-        from ilr.checkpoints import inference_dtype, load_causal_lm, load_tokenizer
+        from ilr.checkpoints import check_model_source, load_tokenizer
 
-        model = load_causal_lm(supervisor, dtype=inference_dtype(params.model.dtype))
-        return write_model_labels(model, load_tokenizer(supervisor), gold, task=task,
+        check_model_source(supervisor)  # weights first: the engine loads them later
+        return write_model_labels(supervisor, load_tokenizer(supervisor), gold, task=task,
                                   params=params), {"kind": kind, "supervisor": supervisor}
     if kind == "noise":
         noise = params.supervise.noise

@@ -11,7 +11,7 @@ import random
 import tempfile
 from pathlib import Path
 
-from ilr.checkpoints import inference_dtype, load_causal_lm, save_causal_lm
+from ilr.checkpoints import save_causal_lm
 from ilr.generation import generate_responses
 from ilr.params import Params, SftParams
 from ilr.sft import run_sft_trainer
@@ -39,15 +39,16 @@ def train_supervisor(base: str, half_a: list[dict], *, task: Task, params: Param
     with tempfile.TemporaryDirectory(prefix="supervisor-") as workdir:
         checkpointing = {"save_strategy": "epoch", **sup.args, "save_only_model": True}
         trainer, tokenizer, result = run_sft_trainer(
-            base, train, task=task, sft=SftParams(args=checkpointing), workdir=workdir,
+            base, train, task=task, workdir=workdir,
+            sft=SftParams(use_lora=sup.use_lora, lora=sup.lora, args=checkpointing),
             seed=params.seed, dtype=params.model.dtype)
         save_causal_lm(trainer.model, tokenizer, out, dtype=params.model.save_dtype)
         del trainer
         for ckpt in sorted(Path(workdir).glob("checkpoint-*"), key=lambda p: int(p.name[11:])):
-            model = load_causal_lm(str(ckpt), dtype=inference_dtype(params.model.dtype))
-            responses = generate_responses(model, tokenizer, conversations,
+            responses = generate_responses(str(ckpt), tokenizer, conversations,
                                            params=sup.checkpoint_generation, seed=params.seed,
-                                           desc=ckpt.name)
+                                           desc=ckpt.name, backend=params.generation.backend,
+                                           dtype=params.model.dtype)
             correct = [task.grade(o["text"], r["response"]) for o, r in zip(responses, held_back)]
             outputs += [{"id": r["id"], "checkpoint": ckpt.name, "response": o["text"], "correct": c}
                         for r, o, c in zip(held_back, responses, correct)]

@@ -6,7 +6,7 @@ only the scoring).
 """
 import argparse
 
-from ilr.checkpoints import inference_dtype, load_causal_lm, load_tokenizer
+from ilr.checkpoints import check_model_source, load_tokenizer
 from ilr.dpo import build_sample_records, sample_policy
 from ilr.errors import run_stage
 from ilr.io import read_records, write_jsonl
@@ -24,10 +24,11 @@ def main(argv=None):
     params = load_params(args.params)
     task = task_from_params(params.task)
     gold = read_records(args.gold, required=("id", "prompt", "response"))
-    policy = load_causal_lm(args.policy, dtype=inference_dtype(params.model.dtype))
-    samples = sample_policy(policy, load_tokenizer(args.policy), gold, task=task,
+    check_model_source(args.policy)  # weights first: the engine loads them later
+    samples = sample_policy(args.policy, load_tokenizer(args.policy), gold, task=task,
                             n_samples=params.dpo.n_samples, generation=params.dpo.generation,
-                            seed=params.seed)
+                            seed=params.seed, backend=params.generation.backend,
+                            dtype=params.model.dtype)
     write_jsonl(args.out, build_sample_records(gold, samples, n_samples=params.dpo.n_samples))
 
 

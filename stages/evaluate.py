@@ -5,7 +5,7 @@
 import argparse
 import json
 
-from ilr.checkpoints import inference_dtype, load_causal_lm, load_tokenizer
+from ilr.checkpoints import check_model_source, load_tokenizer
 from ilr.errors import run_stage
 from ilr.evaluate import build_round_metrics, evaluate_model
 from ilr.io import commit_outputs, read_json, read_records
@@ -25,10 +25,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     params = load_params(args.params)
     records = read_records(args.test, required=("id", "prompt", "response"))
-    model = load_causal_lm(args.model, dtype=inference_dtype(params.model.dtype))
-    predictions, metrics = evaluate_model(model, load_tokenizer(args.model),
+    check_model_source(args.model)  # weights first: the engine loads them later
+    predictions, metrics = evaluate_model(args.model, load_tokenizer(args.model),
                                           task_from_params(params.task), records,
-                                          params=params.evaluate, seed=params.seed)
+                                          params=params.evaluate, seed=params.seed,
+                                          backend=params.generation.backend,
+                                          dtype=params.model.dtype)
     if args.label_metrics:
         metrics = build_round_metrics(metrics, read_json(args.label_metrics))
     with commit_outputs() as out:

@@ -30,8 +30,9 @@ def main(argv=None):
     outputs = read_jsonl(args.outputs, required=("id", "response", "correct"))
     pairs = build_preference_pairs(outputs, gold, n_pairs=fm.n_pairs, seed=params.seed)
     train, heldout = split_heldout(pairs, share=fm.heldout_share, seed=params.seed)
+    base = params.model.supervisor_base or args.base  # the weak model's own base, if set
     train_model = train_reward_model if fm.head == "reward" else train_feedback_model
-    log = train_model(args.base, train, heldout, params=fm, out=args.out,
+    log = train_model(base, train, heldout, params=fm, out=args.out,
                                seed=params.seed, dtype=params.model.dtype)
     write_jsonl(args.heldout, heldout)
     print(json.dumps({k: v for k, v in log.items() if k not in ("model", "tokenizer")}))

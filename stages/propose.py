@@ -27,7 +27,7 @@ def main(argv=None):
     proposals = propose_labels(args.base, labels, task=task_from_params(params.task),
                                sft=params.sft, generation=params.propose.generation,
                                seed=params.seed, round_name=args.round,
-                               dtype=params.model.dtype)
+                               dtype=params.model.dtype, backend=params.generation.backend)
     write_jsonl(args.out, proposals)
 
 

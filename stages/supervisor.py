@@ -23,7 +23,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     params = load_params(args.params)
     half_a = read_records(args.half_a, required=("id", "prompt", "response"))
-    outputs, summary = train_supervisor(args.base, half_a, task=task_from_params(params.task),
+    base = params.model.supervisor_base or args.base  # the weak model's own base, if set
+    outputs, summary = train_supervisor(base, half_a, task=task_from_params(params.task),
                                         params=params, out=args.out)
     with commit_outputs() as out:
         out.jsonl(args.outputs, outputs)

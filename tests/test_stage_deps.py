@@ -38,7 +38,7 @@ STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
 @pytest.mark.parametrize("name", sorted(STAGES))
 def test_code_deps_are_the_import_closure(name):
     body = STAGES[name].get("do", STAGES[name])
-    script = re.search(r"python -m stages\.(\w+)", body["cmd"]).group(1)
+    script = re.search(r" -m stages\.(\w+)", body["cmd"]).group(1)
     declared = {d for d in body["deps"] if isinstance(d, str) and d.startswith(("ilr/", "stages/"))}
     expected = {f"stages/{script}.py"} | import_closure(REPO / f"stages/{script}.py")
     assert declared == expected, (f"{name}: missing {sorted(expected - declared)}, "

@@ -36,12 +36,14 @@ def main(argv=None):
                          classifier=args.classifier, dtype=params.model.dtype)
     n_all = len(gold) * (params.dpo.n_samples // 2)  # identical samples included, as the reference
     kept = select_preference_pairs(pairs, scores, keep_share=params.dpo.keep_share, n_all=n_all)
-    by_id = {g["id"]: g["response"] for g in gold}
+    by_id = {g["id"]: g for g in gold}
     metrics = {"n_samples": len(samples), "n_pairs_all": n_all, "n_pairs": len(pairs),
                "n_kept": len(kept),
-               "chosen_correct": sum(task.grade(p["chosen"], by_id[p["id"]]) for p in kept)
+               "chosen_correct": sum(task.grade(p["chosen"], by_id[p["id"]]["response"],
+                                                item=by_id[p["id"]]) for p in kept)
                / len(kept) if kept else None,
-               "rejected_correct": sum(task.grade(p["rejected"], by_id[p["id"]]) for p in kept)
+               "rejected_correct": sum(task.grade(p["rejected"], by_id[p["id"]]["response"],
+                                                  item=by_id[p["id"]]) for p in kept)
                / len(kept) if kept else None}
     write_jsonl(args.out, kept)
     write_json(args.metrics, metrics)

@@ -206,3 +206,14 @@ def test_bad_bird_files_are_one_clear_error(tmp_path):
         load_gold_records(params, seed=0)
     with pytest.raises(ValueError, match="task.sql.bird.train"):
         load_gold_records(dataclasses.replace(params, sql=SqlParams(source="bird")), seed=0)
+
+
+def test_the_sql_profile_gives_valid_params(tmp_path):
+    import yaml
+
+    from ilr.profiles import apply_profile, load_profile
+
+    params = apply_profile(yaml.safe_load(open("params.yaml")), load_profile("profiles/sql.yaml"))
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
+    loaded = load_params(tmp_path / "p.yaml")
+    assert loaded.task.name == "sql" and list(loaded.rounds) == ["r1"]

@@ -43,6 +43,7 @@ class SqlJudge:
     def __init__(self, *, timeout_s: float, max_rows: int):
         self.timeout_s, self.max_rows = timeout_s, max_rows
         self._outcomes: dict[tuple[str, str], sql_sandbox.Outcome] = {}
+        self._warned: set = set()
 
     def run(self, sql: str | None, item: dict | None) -> sql_sandbox.Outcome:
         if item is None or "db" not in item:
@@ -63,8 +64,10 @@ class SqlJudge:
     def grade(self, prediction: str | None, gold: str | None, item: dict | None) -> bool:
         want = self.run(gold, item)
         if want.rows is None:
-            log.warning("sql: id %s: the gold query gives no result (%s)", (item or {}).get("id"),
-                        want.note)
+            if (gold, (item or {}).get("id")) not in self._warned:
+                self._warned.add((gold, (item or {}).get("id")))
+                log.warning("sql: id %s: the gold query gives no result (%s)",
+                            (item or {}).get("id"), want.note)
             return False
         got = self.run(prediction, item)
         return got.rows is not None and sql_sandbox.same_rows(

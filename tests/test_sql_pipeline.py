@@ -1,7 +1,10 @@
-"""End to end with `task.name: sql`: `dvc repro` of every stage (one ILR round, one DPO round, the
-report) in a temporary copy of the repo at the quick profile's sizes. The round-0 labels are a
-file that mixes gold queries with hostile ones (ATTACH, DROP, INSERT, a PRAGMA write, a runaway
-recursive CTE): every stage must grade them as wrong, say why, and leave the databases as they were."""
+"""End to end with `task.name: sql` in a temporary copy of the repo at the quick profile's sizes.
+
+The round-0 labels are a file that mixes gold queries with hostile ones (ATTACH, DROP, a PRAGMA
+write, a runaway recursive CTE). `dvc repro refine@r1` (7 stages: gold data, the supervisor,
+round-0 labels, the classifier, round 1's proposals and refinement) must grade them as wrong,
+say why, and leave the databases as they were. The slow test then runs `dvc repro` of every
+other stage (SFT, evaluation, KL, the DPO round, the report) on the same repo."""
 import json
 import os
 import shutil
@@ -62,16 +65,18 @@ def sql_repo(tmp_path_factory):
     _run(["git", "init", "-q"], root, env)
     _run(["git", "add", "-A"], root, env)
     _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], root, env)
-    log = _run(["dvc", "repro"], root, env)
-    return root, gold, labels, cache, log
+    log = _run(["dvc", "repro", "refine@r1"], root, env)
+    return root, gold, labels, cache, env, log
 
 
 def _json(path):
     return json.loads(path.read_text())
 
 
+@pytest.mark.slow
 def test_every_stage_runs_on_the_sql_task(sql_repo):
-    root = sql_repo[0]
+    root, env = sql_repo[0], sql_repo[4]
+    _run(["dvc", "repro"], root, env)
     for name in ("base", "supervisor", "gold", "r0"):
         assert _json(root / f"metrics/{name}.json")["n"] == 6
     assert _json(root / "metrics/rounds/r1.json")["n_labels"] == 8
@@ -84,7 +89,7 @@ def test_every_stage_runs_on_the_sql_task(sql_repo):
 
 
 def test_hostile_labels_are_wrong_and_change_nothing(sql_repo):
-    root, gold, labels, cache, log = sql_repo
+    root, gold, labels, cache, _, log = sql_repo
     assert _json(root / "metrics/labels/r0.json")["label_accuracy"] == 0.5
     audit = [json.loads(line) for line in (root / "data/audit/r1.jsonl").read_text().splitlines()]
     hostile_ids = {lab["id"] for i, lab in enumerate(labels) if i % 2}

@@ -52,7 +52,8 @@ def build_history(example_id: str, *, versions: dict[str, dict], audits: dict[st
                      "event": ("start" if prev is None else "replaced" if item and item["accepted"]
                                else "kept (feedback refused)" if item else "kept (agreed)"),
                      "score": item["score"] if item else None,
-                     "correct": task.grade(response, gold[example_id]["response"])
+                     "correct": task.grade(response, gold[example_id]["response"],
+                                           item=gold[example_id])
                      if gold and example_id in gold else None, "response": response})
     return rows
 
@@ -80,10 +81,11 @@ def diff_labels(a: list[dict], b: list[dict], *, task: Task,
         old, new = by_a[key]["response"], by_b[key]["response"]
         if old == new:
             continue
-        truth = gold.get(key, {}).get("response")
+        record = gold.get(key, {})
+        truth = record.get("response")
         rows.append({"id": key, "kind": classify_change(
-            None if truth is None else task.grade(old, truth),
-            None if truth is None else task.grade(new, truth)),
+            None if truth is None else task.grade(old, truth, item=record),
+            None if truth is None else task.grade(new, truth, item=record)),
             "old_answer": task.extract_answer(old), "new_answer": task.extract_answer(new)})
     counts = Counter(r["kind"] for r in rows)
     return rows, {"n_a": len(a), "n_b": len(b), "n_changed": len(rows), **dict(sorted(counts.items()))}

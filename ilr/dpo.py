@@ -82,16 +82,19 @@ def measure_preference_pairs(pairs: list[dict], scores: list[float], kept: list[
     sample is right (the sweep's x axis for DPO)."""
     from ilr.reliability import measure_decisions
 
-    by_id = {g["id"]: g["response"] for g in gold}
-    right = [(task.grade(p["label"], by_id[p["id"]]), task.grade(p["proposal"], by_id[p["id"]]))
-             for p in pairs]
-    decided = [(b, s) for (a, b), s in zip(right, scores) if a != b]
+    by_id = {g["id"]: g for g in gold}
+
+    def right(text: str, pid: str) -> bool:
+        return task.grade(text, by_id[pid]["response"], item=by_id[pid])
+
+    sides = [(right(p["label"], p["id"]), right(p["proposal"], p["id"])) for p in pairs]
+    decided = [(b, s) for (a, b), s in zip(sides, scores) if a != b]
     return {"n_samples": n_samples, "n_pairs_all": n_all, "n_pairs": len(pairs),
             "n_kept": len(kept),
-            "chosen_correct": sum(task.grade(p["chosen"], by_id[p["id"]]) for p in kept)
-            / len(kept) if kept else None,
-            "rejected_correct": sum(task.grade(p["rejected"], by_id[p["id"]]) for p in kept)
-            / len(kept) if kept else None,
+            "chosen_correct": sum(right(p["chosen"], p["id"]) for p in kept) / len(kept)
+            if kept else None,
+            "rejected_correct": sum(right(p["rejected"], p["id"]) for p in kept) / len(kept)
+            if kept else None,
             **measure_decisions([w for w, _ in decided], [s for _, s in decided],
                                 prefix="feedback_")}
 

@@ -14,8 +14,12 @@ def score_predictions(task: Task, records: list[dict], responses: list[dict]) ->
         predictions.append({"id": record["id"], "prediction": response["text"],
                             "answer": task.extract_answer(response["text"]),
                             "gold_answer": task.extract_answer(record["response"]),
-                            "correct": task.grade(response["text"], record["response"]),
+                            "correct": task.grade(response["text"], record["response"],
+                                                  item=record),
                             "n_tokens": response["n_tokens"]})
+        note = task.answer_note(response["text"], item=record)
+        if note is not None:  # why the answer could not be checked (a refused SQL query)
+            predictions[-1]["note"] = note
     n = len(predictions)
     metrics = {"accuracy": sum(p["correct"] for p in predictions) / n if n else 0.0, "n": n,
                "mean_generated_tokens": sum(p["n_tokens"] for p in predictions) / n if n else 0.0,

@@ -47,8 +47,9 @@ def oracle_scores(items: list[dict], gold_by_id: dict, *, task: Task, flip_rate:
                   seed: int) -> list[float]:
     scores = []
     for item in items:
-        gold = gold_by_id[item["id"]]["response"]
-        label_ok, proposal_ok = task.grade(item["label"], gold), task.grade(item["proposal"], gold)
+        record = gold_by_id[item["id"]]
+        label_ok = task.grade(item["label"], record["response"], item=record)
+        proposal_ok = task.grade(item["proposal"], record["response"], item=record)
         if label_ok == proposal_ok:
             scores.append(0.5)
             continue
@@ -137,7 +138,8 @@ def build_check_items(labels: list[dict], gold: list[dict], *, task: Task, n: in
     """
     gold_by_id = {r["id"]: r for r in gold}
     wrong = [lab for lab in labels
-             if not task.grade(lab["response"], gold_by_id[lab["id"]]["response"])]
+             if not task.grade(lab["response"], gold_by_id[lab["id"]]["response"],
+                               item=gold_by_id[lab["id"]])]
     random.Random(f"feedback-check/{seed}").shuffle(wrong)
     items = []
     for lab in wrong[: max(1, n // 2)]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from ilr.arith import ArithSpec
+from ilr.sql_generator import SqlSpec
 
 EMBEDDED_MODEL = "embedded:smollm2-135m-instruct"
 
@@ -40,6 +41,32 @@ class Gsm8kParams:
 
 
 @dataclass(frozen=True)
+class BirdParams:
+    """BIRD-format files: JSON lists of {question, SQL, db_id[, evidence]} and database folders
+    of <db_id>/<db_id>.sqlite (train for the student and the supervisor, test for evaluation)."""
+    train: typing.Optional[str] = None
+    train_databases: typing.Optional[str] = None
+    test: typing.Optional[str] = None  # BIRD's dev.json
+    test_databases: typing.Optional[str] = None
+    evidence: bool = True  # show BIRD's `evidence` hint after the question
+
+
+@dataclass(frozen=True)
+class SqlSandboxParams:
+    """Limits on every query the sql task runs (ilr.sql_sandbox)."""
+    timeout_s: float = 2.0
+    max_rows: int = 10_000
+
+
+@dataclass(frozen=True)
+class SqlParams:
+    source: str = "embedded"  # embedded (ilr.sql_generator) | bird
+    embedded: SqlSpec = field(default_factory=SqlSpec)
+    bird: BirdParams = field(default_factory=BirdParams)
+    sandbox: SqlSandboxParams = field(default_factory=SqlSandboxParams)
+
+
+@dataclass(frozen=True)
 class TaskParams:
     name: str = "arith"
     system_prompt: str = "Solve the problem step by step, then give the final answer after ####."
@@ -48,6 +75,7 @@ class TaskParams:
     n_supervisor: int = 400  # gold half A: the weak supervisor's (and feedback model's) data
     arith: ArithSpec = field(default_factory=ArithSpec)
     gsm8k: Gsm8kParams = field(default_factory=Gsm8kParams)
+    sql: SqlParams = field(default_factory=SqlParams)
 
 
 @dataclass(frozen=True)
@@ -251,7 +279,8 @@ _CHOICES = {"model.save_dtype": ("bfloat16", "float16", "float32"),
             "model.dtype": ("auto", "float32", "bfloat16"),
             "dpo.save_dtype": ("bfloat16", "float16", "float32"),
             "feedback_model.save_dtype": ("bfloat16", "float16", "float32"),
-            "task.name": ("arith", "gsm8k"),
+            "task.name": ("arith", "gsm8k", "sql"),
+            "task.sql.source": ("embedded", "bird"),
             "supervise.kind": ("model", "noise", "file"),
             "feedback.kind": ("classifier", "oracle", "file"),
             "feedback_model.head": ("classifier", "reward"),
@@ -264,7 +293,8 @@ _POSITIVE = {"task.n_train", "task.n_test", "task.n_supervisor", "evaluate.batch
              "propose.generation.batch_size", "propose.generation.max_new_tokens",
              "quality.min_response_chars", "quality.max_response_chars", "dpo.n_samples",
              "dpo.generation.batch_size", "dpo.generation.max_new_tokens", "kl.n_prompts",
-             "kl.generation.batch_size", "kl.generation.max_new_tokens"}
+             "kl.generation.batch_size", "kl.generation.max_new_tokens",
+             "task.sql.sandbox.timeout_s", "task.sql.sandbox.max_rows"}
 _PROBABILITIES = {"supervise.noise.error_rate", "feedback.oracle.flip_rate",
                   "feedback_model.heldout_share",
                   "quality.min_parseable"}

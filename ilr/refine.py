@@ -28,12 +28,16 @@ SCOPES = ("dataset", "compared")
 MODES = ("feedback", "naive", "naive_reference")
 
 
-def find_compared(labels: list[dict], proposals: dict[str, str], *, same_answer) -> list[dict]:
-    """Items whose proposal differs from the current label (by ``same_answer``)."""
+def find_compared(labels: list[dict], proposals: dict[str, str], *, same_answer,
+                  gold_by_id: dict | None = None) -> list[dict]:
+    """Items whose proposal differs from the current label (by ``same_answer``, told the gold
+    record as ``item`` for tasks that run answers on the item's data)."""
+    gold_by_id = gold_by_id or {}
     return [{"id": lab["id"], "prompt": lab["prompt"], "label": lab["response"],
              "proposal": proposals[lab["id"]]}
             for lab in labels
-            if lab["id"] in proposals and not same_answer(lab["response"], proposals[lab["id"]])]
+            if lab["id"] in proposals and not same_answer(lab["response"], proposals[lab["id"]],
+                                                          item=gold_by_id.get(lab["id"]))]
 
 
 def select_replacements(compared: list[dict], scores: list[float] | None, *, n_labels: int,
@@ -77,8 +81,10 @@ def build_audit(compared: list[dict], scores: list[float] | None, accepted: list
         gold = gold_by_id.get(item["id"])
         audit.append({"id": item["id"], "old": item["label"], "new": item["proposal"],
                       "score": None if scores is None else scores[i], "accepted": ok,
-                      "old_correct": None if gold is None else grade(item["label"], gold["response"]),
-                      "new_correct": None if gold is None else grade(item["proposal"], gold["response"])})
+                      "old_correct": None if gold is None else grade(item["label"], gold["response"],
+                                                                     item=gold),
+                      "new_correct": None if gold is None else grade(item["proposal"],
+                                                                     gold["response"], item=gold)})
     return audit
 
 
@@ -109,13 +115,13 @@ def refine_round(labels: list[dict], proposals: list[dict], *, same_answer, scor
     if missing:
         raise ValueError(f"{len(missing)} label(s) have no proposal, e.g. {missing[:5]}; the "
                          "proposals must come from the same label version")
-    compared = find_compared(labels, by_id, same_answer=(
-        (lambda a, b: False) if mode == "naive_reference" else same_answer))
+    gold_by_id = {g["id"]: g for g in gold}
+    compared = find_compared(labels, by_id, gold_by_id=gold_by_id, same_answer=(
+        (lambda a, b, item=None: False) if mode == "naive_reference" else same_answer))
     scores = (score(compared) if compared else []) if mode == "feedback" else None
     accepted = select_replacements(compared, scores, n_labels=len(labels), alpha=alpha,
                                    alpha_scope=alpha_scope, mode=mode,
                                    seed=f"{seed}/{round_name}")
     new = apply_replacements(labels, compared, accepted, round_name=round_name)
-    audit = build_audit(compared, scores, accepted, gold_by_id={g["id"]: g for g in gold},
-                        grade=grade)
+    audit = build_audit(compared, scores, accepted, gold_by_id=gold_by_id, grade=grade)
     return new, audit, {"mode": mode, **measure_round(audit, n_labels=len(labels))}

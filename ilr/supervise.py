@@ -64,6 +64,9 @@ def supervise_labels(gold: list[dict], *, task: Task, params: Params,
         return write_model_labels(supervisor, load_tokenizer(supervisor), gold, task=task,
                                   params=params), {"kind": kind, "supervisor": supervisor}
     if kind == "noise":
+        if task.name == "sql":
+            raise ValueError("supervise.kind 'noise' plants arithmetic mistakes; with task.name "
+                             "sql use supervise.kind model or file")
         noise = params.supervise.noise
         labels, report = corrupt_records(gold, error_rate=noise.error_rate, mix=noise.mix,
                                          seed=params.seed)
@@ -80,7 +83,8 @@ def measure_labels(labels: list[dict], gold: list[dict], *, task: Task) -> dict:
     """Label accuracy against gold (where gold is known), n, and the share with a final answer."""
     by_id = {r["id"]: r for r in gold}
     known = [lab for lab in labels if lab["id"] in by_id]
-    correct = sum(task.grade(lab["response"], by_id[lab["id"]]["response"]) for lab in known)
+    correct = sum(task.grade(lab["response"], by_id[lab["id"]]["response"], item=by_id[lab["id"]])
+                  for lab in known)
     return {"n": len(labels), "label_accuracy": correct / len(known) if known else None,
             "parseable": sum(task.extract_answer(lab["response"]) is not None
                              for lab in labels) / len(labels) if labels else 0.0}

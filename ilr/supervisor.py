@@ -49,7 +49,8 @@ def train_supervisor(base: str, half_a: list[dict], *, task: Task, params: Param
                                            params=sup.checkpoint_generation, seed=params.seed,
                                            desc=ckpt.name, backend=params.generation.backend,
                                            dtype=params.model.dtype)
-            correct = [task.grade(o["text"], r["response"]) for o, r in zip(responses, held_back)]
+            correct = [task.grade(o["text"], r["response"], item=r)
+                       for o, r in zip(responses, held_back)]
             outputs += [{"id": r["id"], "checkpoint": ckpt.name, "response": o["text"], "correct": c}
                         for r, o, c in zip(held_back, responses, correct)]
             summary["checkpoints"][ckpt.name] = sum(correct) / len(correct)

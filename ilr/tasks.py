@@ -1,21 +1,23 @@
 """Tasks behind one small interface: gold records, the chat prompt, answer extraction, grading.
 
-Gold records are ``{"id", "prompt", "response", "answer"}`` with stable ids. Every task here
-uses GSM8K's grading conventions (``ilr.grading``); a task with other answers (SQL result sets,
-free text) would plug in its own ``extract_answer`` / ``same_answer``.
+Gold records are ``{"id", "prompt", "response", "answer"}`` with stable ids. ``arith`` and
+``gsm8k`` use GSM8K's grading conventions (``ilr.grading``); ``sql`` grades by execution on the
+item's database (``ilr.sql_task``), which its gold records carry as ``db``. Grading and the
+difference filter take the gold record as ``item=`` for tasks that need more than the text.
 """
 from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ilr import grading
 from ilr.arith import generate_records
 from ilr.io import DataFileError, read_jsonl
+from ilr.sql_task import SqlJudge, extract_sql, load_sql_records
 
-TASKS = ("arith", "gsm8k")
+TASKS = ("arith", "gsm8k", "sql")
 _CALCULATOR = re.compile(r"<<[^>]*>>")
 
 
@@ -32,13 +34,43 @@ class Task:
     def extract_answer(self, text: str) -> str | None:
         return grading.extract_answer(text)
 
-    def same_answer(self, a: str, b: str) -> bool:
-        """Whether two responses reach the same final answer (the ILR difference filter)."""
+    def same_answer(self, a: str, b: str, *, item: dict | None = None) -> bool:
+        """Whether two responses reach the same final answer (the ILR difference filter);
+        ``item`` is the gold record of the prompt they answer."""
         x = self.extract_answer(a)
         return x is not None and x == self.extract_answer(b)
 
-    def grade(self, prediction: str, gold_response: str) -> bool:
+    def grade(self, prediction: str, gold_response: str, *, item: dict | None = None) -> bool:
         return grading.grade(prediction, gold_response)
+
+    def answer_note(self, prediction: str, *, item: dict | None = None) -> str | None:
+        """Why a prediction's answer could not be checked (a refused query), or None."""
+        return None
+
+
+@dataclass(frozen=True)
+class SqlTask(Task):
+    """Text-to-SQL: the answer is the query after ``####``, graded by running it read-only on
+    the item's database (``ilr.sql_task``, ``ilr.sql_sandbox``)."""
+    timeout_s: float = 2.0
+    max_rows: int = 10_000
+    judge: SqlJudge = field(init=False, repr=False, compare=False)  # caches query results
+
+    def __post_init__(self):
+        object.__setattr__(self, "judge", SqlJudge(timeout_s=self.timeout_s,
+                                                    max_rows=self.max_rows))
+
+    def extract_answer(self, text: str) -> str | None:
+        return extract_sql(text)
+
+    def same_answer(self, a: str, b: str, *, item: dict | None = None) -> bool:
+        return self.judge.same(extract_sql(a), extract_sql(b), item)
+
+    def grade(self, prediction: str, gold_response: str, *, item: dict | None = None) -> bool:
+        return self.judge.grade(extract_sql(prediction), extract_sql(gold_response), item)
+
+    def answer_note(self, prediction: str, *, item: dict | None = None) -> str | None:
+        return self.judge.run(extract_sql(prediction), item).note
 
 
 def load_gsm8k_split(source: str, split: str, *, config: str = "main") -> list[dict]:
@@ -87,6 +119,8 @@ def load_gold_records(task_params, *, seed: int) -> dict[str, list[dict]]:
                                       split="supervisor",
                                       exclude={r["prompt"] for r in train + test})
         return {"train": train, "test": test, "supervisor": supervisor}
+    if task_params.name == "sql":
+        return load_sql_records(task_params, seed=seed)
     if task_params.name == "gsm8k":
         g = task_params.gsm8k
         rows = load_gsm8k_split(g.source, "train", config=g.config)
@@ -107,5 +141,9 @@ def load_gold_records(task_params, *, seed: int) -> dict[str, list[dict]]:
 
 
 def task_from_params(task_params) -> Task:
+    if task_params.name == "sql":
+        sandbox = task_params.sql.sandbox
+        return SqlTask(name="sql", system_prompt=task_params.system_prompt,
+                       timeout_s=sandbox.timeout_s, max_rows=sandbox.max_rows)
     return Task(name=task_params.name, system_prompt=task_params.system_prompt)
 

@@ -7,6 +7,7 @@
     ilr summary                          every arm by round: label and test accuracy, KL
     ilr quick                            the whole pipeline at tiny sizes, then the report
     ilr sweep                            label accuracy against feedback accuracy, by flip rate
+    ilr comment --base main              a CI run's pull-request comment (metrics, params, labels)
 
 Paths default to the layout of dvc.yaml; run it from the repository root.
 """
@@ -23,6 +24,7 @@ from ilr.audit import build_audit_rows, build_history, count_audit_rows, diff_la
 from ilr.io import DataFileError, read_jsonl, read_records, read_records_at
 from ilr.missing import missing_line, missing_metrics_line
 from ilr.params import ParamsError, load_params
+from ilr.pr_comment import comment
 from ilr.tasks import task_from_params
 
 FORMATS = click.Choice(["table", "csv", "jsonl"])
@@ -301,3 +303,6 @@ def sweep(ctx, flip_rates, round_name, dpo_round, labels_only, out):
     except (ValueError, RuntimeError) as e:
         _fail(e)
     _emit(rows, "table")
+
+
+main.add_command(comment)

@@ -79,3 +79,31 @@ def embedded_model_dir(embedded_model, tmp_path_factory):
     out = tmp_path_factory.mktemp("embedded") / "model"
     save_causal_lm(embedded_model[0], embedded_model[1], out, dtype="float32")
     return str(out)
+
+
+@pytest.fixture(scope="session")
+def tiny_repo(tmp_path_factory):
+    """The quick profile's repo, built once by `dvc repro` and committed (tests/tiny.py)."""
+    from tiny import build_tiny_repo
+
+    return build_tiny_repo(tmp_path_factory.mktemp("repo"))
+
+
+@pytest.fixture(scope="session")
+def s3_env():
+    """A real S3 API (moto's server) on 127.0.0.1, with one bucket, ``ilr-test``; the
+    environment a DVC S3 remote needs to reach it (fake credentials, the endpoint)."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}",
+           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL_S3"], region_name="us-east-1",
+                 aws_access_key_id="testing", aws_secret_access_key="testing",
+                 ).create_bucket(Bucket="ilr-test")
+    yield env
+    server.stop()

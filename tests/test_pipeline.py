@@ -1,55 +1,13 @@
 """End to end: `dvc repro` in a temporary copy of the repo, tiny sizes, real SFT steps on the embedded model."""
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 from browser import dump_dom, screenshot
-from ilr.profiles import apply_profile, load_profile
-
-REPO = Path(__file__).resolve().parents[1]
-# the quick profile (`ilr quick`), less its naive round n1: ~2 minutes of this suite; the naive
-# mode is covered by test_refine's planted run and added here only by the slow test
-QUICK = load_profile(REPO / "profiles/quick.yaml")
-ROUNDS = {name: item for name, item in QUICK.replace["rounds"].items() if item["mode"] == "feedback"}
-DPO_ROUNDS = QUICK.replace["dpo_rounds"]
-
-
-def _run(args, cwd):
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "DVC_NO_ANALYTICS": "1", "PYTHONPATH": str(cwd)}
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, f"{args} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result.stdout
-
-
-@pytest.fixture(scope="module")
-def tiny_repo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("repo")
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout.split()
-    for name in files:
-        if (REPO / name).is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, root / name)
-    (root / "dvc.lock").unlink(missing_ok=True)
-    params = apply_profile(yaml.safe_load((root / "params.yaml").read_text()), QUICK)
-    params["rounds"] = ROUNDS  # the profile's sizes: 8 prompts, 6 test problems, alpha 0.25
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    _run(["git", "init", "-q"], root)
-    _run(["git", "add", "-A"], root)
-    _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], root)
-    # one round's stage first: it must pull in only what it needs
-    first = _run(["dvc", "repro", "refine@r2"], root)
-    (root / ".first-repro.log").write_text(first)
-    _run(["dvc", "repro"], root)
-    return root
+from tiny import DPO_ROUNDS, ROUNDS, command_env, run as _run
 
 
 def _read(path):
@@ -237,8 +195,7 @@ def test_a_hand_edited_label_file_fails_at_the_gate(tiny_repo):
     params = yaml.safe_load(original)
     params["supervise"].update(kind="file", file={"path": "human.jsonl"})
     params_path.write_text(yaml.safe_dump(params, sort_keys=False))
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "DVC_NO_ANALYTICS": "1", "PYTHONPATH": str(tiny_repo)}
+    env = command_env(tiny_repo)
     try:
         for edited, expected in ((lines + [lines[3]], f"expect_column_values_to_be_unique(id): 2 unexpected, ids ['{ids[3]}']"),
                                  (lines[:2] + lines[3:], f"missing {ids[2]}")):

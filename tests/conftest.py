@@ -90,7 +90,7 @@ def tiny_repo(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def s3_env():
+def s3_env(tmp_path_factory):
     """A real S3 API (moto's server) on 127.0.0.1, with one bucket, ``ilr-test``; the
     environment a DVC S3 remote needs to reach it (fake credentials, the endpoint)."""
     import boto3
@@ -99,9 +99,11 @@ def s3_env():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    empty = tmp_path_factory.mktemp("aws") / "config"  # none of this machine's AWS settings
+    empty.touch()
     env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}",
-           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+           "AWS_CONFIG_FILE": str(empty), "AWS_SHARED_CREDENTIALS_FILE": str(empty)}
     boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL_S3"], region_name="us-east-1",
                  aws_access_key_id="testing", aws_secret_access_key="testing",
                  ).create_bucket(Bucket="ilr-test")

@@ -126,11 +126,19 @@ def train_feedback_model(base: str, train: list[dict], heldout: list[dict], *,
             data_collator=DataCollatorWithPadding(tokenizer),
             callbacks=[EarlyStoppingCallback(params.early_stopping_patience)] if heldout else [])
         result = trainer.train()
+    return save_comparison_model(trainer, result, tokenizer, out=out, params=params,
+                                 n_train=len(train), n_heldout=len(heldout))
+
+
+def save_comparison_model(trainer, result, tokenizer, *, out: str, params: FeedbackModelParams,
+                          n_train: int, n_heldout: int) -> dict:
+    """Save a trained comparison model (classifier or reward head) to ``out`` in
+    ``feedback_model.save_dtype``; its training log with the loss curve, the model and tokenizer."""
     save_causal_lm(trainer.model, tokenizer, out, dtype=params.save_dtype)
     curve = [{k: v for k, v in row.items() if k in ("epoch", "step", "loss", "eval_loss")}
              for row in trainer.state.log_history if "loss" in row or "eval_loss" in row]
     return {"train_loss": result.training_loss, "steps": result.global_step,
-            "n_train_pairs": len(train), "n_heldout_pairs": len(heldout), "curve": curve,
+            "n_train_pairs": n_train, "n_heldout_pairs": n_heldout, "curve": curve,
             "model": trainer.model, "tokenizer": tokenizer}
 
 

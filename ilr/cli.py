@@ -196,10 +196,10 @@ SUMMARY_COLUMNS = ["arm", "round", "name", "label_accuracy", "test_accuracy", "k
 ARMS = ["sft", "ilr", "naive", "dpo"]
 
 
-@main.command(help="The comparison of metrics/summary.json (written by the `report` stage), one "
+@main.command(help="The comparison of reports/summary.json (written by the `report` stage), one "
                    "row per arm and round: label accuracy, test accuracy, KL from the round-0 "
                    "policy, labels fixed and broken. Reads only committed files: no compute.")
-@click.option("--summary", "path", default="metrics/summary.json", show_default=True)
+@click.option("--summary", "path", default="reports/summary.json", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "jsonl"]),
               default="table", show_default=True)
 def summary(path, fmt):

@@ -14,6 +14,7 @@ import tempfile
 import torch
 
 from ilr.checkpoints import load_causal_lm, load_tokenizer, save_causal_lm
+from ilr.curves import curve_callbacks
 from ilr.params import DpoParams, GenerationParams
 from ilr.sft import build_lora_config, check_fields, default_trainer_args
 from ilr.tasks import Task
@@ -117,7 +118,7 @@ def build_dpo_dataset(task: Task, pairs: list[dict]):
 
 
 def run_dpo_trainer(policy: str, pairs: list[dict], *, task: Task, dpo: DpoParams, workdir: str,
-                    seed: int, dtype: str = "float32"):
+                    seed: int, dtype: str = "float32", curves: str | None = None):
     """Train with ``DPOTrainer`` (reference = a frozen copy of ``policy``); returns
     ``(trainer, tokenizer, train_output)``."""
     from trl import DPOTrainer
@@ -126,19 +127,21 @@ def run_dpo_trainer(policy: str, pairs: list[dict], *, task: Task, dpo: DpoParam
     trainer = DPOTrainer(model=load_causal_lm(policy, dtype=torch.float32),
                          args=build_dpo_config(dpo, output_dir=workdir, seed=seed, dtype=dtype),
                          train_dataset=build_dpo_dataset(task, pairs), processing_class=tokenizer,
-                         peft_config=build_lora_config(dpo, "dpo.lora"))
+                         peft_config=build_lora_config(dpo, "dpo.lora"),
+                         callbacks=curve_callbacks(curves))
     return trainer, tokenizer, trainer.train()
 
 
 def train_dpo(policy: str, pairs: list[dict], *, task: Task, dpo: DpoParams, out: str, seed: int,
-              save_dtype: str = "bfloat16", dtype: str = "float32") -> dict:
+              save_dtype: str = "bfloat16", dtype: str = "float32", curves: str | None = None) -> dict:
     """DPO from ``policy`` on ``pairs``; saves a full model (LoRA is merged) to ``out``."""
     if not pairs:
         raise ValueError("no preference pairs to train on: every pair tied (score 0.5); "
                          "raise dpo.n_samples or dpo.keep_share, or check the feedback")
     with tempfile.TemporaryDirectory(prefix="dpo-") as workdir:
         trainer, tokenizer, result = run_dpo_trainer(policy, pairs, task=task, dpo=dpo,
-                                                     workdir=workdir, seed=seed, dtype=dtype)
+                                                     workdir=workdir, seed=seed, dtype=dtype,
+                                                     curves=curves)
     model = trainer.model.merge_and_unload() if dpo.use_lora else trainer.model
     save_causal_lm(model, tokenizer, out, dtype=save_dtype)
     return {"train_loss": result.training_loss, "steps": result.global_step, "n_pairs": len(pairs)}

@@ -6,7 +6,9 @@ from ilr.tasks import Task
 
 
 def score_predictions(task: Task, records: list[dict], responses: list[dict]) -> tuple[list, dict]:
-    """Per-example predictions and the summary metrics (accuracy, n, mean generated tokens)."""
+    """Per-example predictions and the summary metrics: accuracy, n, mean generated tokens, the
+    share with a strict ``#### <answer>`` line (``has_final_answer``) and the share from which
+    the lenient extraction reads an answer (``answer_extracted``)."""
     if len(records) != len(responses):
         raise ValueError(f"{len(records)} records but {len(responses)} responses")
     predictions = []
@@ -21,9 +23,12 @@ def score_predictions(task: Task, records: list[dict], responses: list[dict]) ->
         if note is not None:  # why the answer could not be checked (a refused SQL query)
             predictions[-1]["note"] = note
     n = len(predictions)
-    metrics = {"accuracy": sum(p["correct"] for p in predictions) / n if n else 0.0, "n": n,
+    share = (lambda k: sum(bool(p[k]) for p in predictions) / n if n else 0.0)
+    metrics = {"accuracy": share("correct"), "n": n,
                "mean_generated_tokens": sum(p["n_tokens"] for p in predictions) / n if n else 0.0,
-               "parseable": sum(p["answer"] is not None for p in predictions) / n if n else 0.0}
+               "has_final_answer": sum(task.has_final_answer(p["prediction"])
+                                       for p in predictions) / n if n else 0.0,
+               "answer_extracted": sum(p["answer"] is not None for p in predictions) / n if n else 0.0}
     return predictions, metrics
 
 
@@ -38,10 +43,3 @@ def evaluate_model(model, tokenizer, task: Task, records: list[dict], *,
                                    desc="evaluate", backend=backend, dtype=dtype)
     return score_predictions(task, records, responses)
 
-
-def build_round_metrics(test_metrics: dict, label_metrics: dict) -> dict:
-    """A round's record: the round model's test accuracy beside its labels' metrics."""
-    return {"test_accuracy": test_metrics["accuracy"], "n_test": test_metrics["n"],
-            "test_parseable": test_metrics["parseable"],
-            **{k: v for k, v in label_metrics.items() if k not in ("n", "parseable")},
-            "n_labels": label_metrics["n"], "label_parseable": label_metrics["parseable"]}

@@ -16,6 +16,7 @@ import tempfile
 import torch
 
 from ilr.checkpoints import inference_dtype, save_causal_lm
+from ilr.curves import curve_callbacks
 from ilr.feedback import render_comparison
 from ilr.params import FeedbackModelParams
 from ilr.sft import check_fields, default_trainer_args
@@ -95,7 +96,7 @@ def build_training_args(params: FeedbackModelParams, *, output_dir: str, seed: i
 
 def train_feedback_model(base: str, train: list[dict], heldout: list[dict], *,
                          params: FeedbackModelParams, out: str, seed: int,
-                         dtype: str = "float32") -> dict:
+                         dtype: str = "float32", curves: str | None = None) -> dict:
     """Fine-tune ``base`` as a 2-way sequence classifier on ``train`` pairs (both orders), stop
     early on ``heldout`` pairs, save it to ``out`` in ``feedback_model.save_dtype``."""
     from datasets import Dataset
@@ -124,7 +125,8 @@ def train_feedback_model(base: str, train: list[dict], heldout: list[dict], *,
             args=build_training_args(params, output_dir=workdir, seed=seed, dtype=dtype,
                                      evaluate=bool(heldout)),
             data_collator=DataCollatorWithPadding(tokenizer),
-            callbacks=[EarlyStoppingCallback(params.early_stopping_patience)] if heldout else [])
+            callbacks=([EarlyStoppingCallback(params.early_stopping_patience)] if heldout else [])
+            + curve_callbacks(curves))
         result = trainer.train()
     return save_comparison_model(trainer, result, tokenizer, out=out, params=params,
                                  n_train=len(train), n_heldout=len(heldout))
@@ -167,5 +169,5 @@ def load_acceptor(path: str, *, batch_size: int = 16, max_length: int = 512,
 
     tokenizer = AutoTokenizer.from_pretrained(path)
     tokenizer.truncation_side = "left"
-    model = AutoModelForSequenceClassification.from_pretrained(path, dtype=inference_dtype(dtype))
+    model = AutoModelForSequenceClassification.from_pretrained(path, dtype=inference_dtype(dtype, source=path))
     return acceptor_from(model, tokenizer, batch_size=batch_size, max_length=max_length)

@@ -74,7 +74,7 @@ def generate_responses(model, tokenizer, conversations: list[list[dict]], *,
     if isinstance(model, (str, Path)):
         from ilr.checkpoints import inference_dtype, load_causal_lm
 
-        model = load_causal_lm(str(model), dtype=inference_dtype(dtype))
+        model = load_causal_lm(str(model), dtype=inference_dtype(dtype, source=model))
     return generate_transformers(model, tokenizer, conversations, params=params, seed=seed,
                                  desc=desc)
 

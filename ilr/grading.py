@@ -194,6 +194,23 @@ def extract_answer(text: str) -> str | None:
         return None
 
 
+_FINAL_LINE = re.compile(r"^[ \t]*####(.*)$", re.M)
+
+
+def final_line(text: str) -> str | None:
+    """The answer on the last line that starts with ``####`` (stripped), or None."""
+    lines = _FINAL_LINE.findall(text)
+    return lines[-1].strip() if lines else None
+
+
+def has_final_answer(text: str) -> bool:
+    """Strict: a line starts with ``####`` and the number after it can be read. The lenient
+    :func:`extract_answer` also takes the last number anywhere in the text, so nearly any text
+    with a digit has an answer by that measure."""
+    line = final_line(text)
+    return bool(line) and extract_answer("#### " + line) is not None
+
+
 def grade(prediction: str, gold: str) -> bool:
     """True when ``prediction``'s final answer exactly matches ``gold``'s."""
     want = extract_answer(gold)

@@ -205,7 +205,7 @@ class KlParams:
 @dataclass(frozen=True)
 class QualityParams:
     """The data-quality gate every label version passes (``ilr.quality``)."""
-    min_parseable: float = 0.9  # share with a final answer; below it is a warning
+    min_has_final_answer: float = 0.9  # share with a strict '#### <answer>' line; below: a warning
     min_response_chars: int = 1
     max_response_chars: int = 4000
 
@@ -297,7 +297,7 @@ _POSITIVE = {"task.n_train", "task.n_test", "task.n_supervisor", "evaluate.batch
              "task.sql.sandbox.timeout_s", "task.sql.sandbox.max_rows"}
 _PROBABILITIES = {"supervise.noise.error_rate", "feedback.oracle.flip_rate",
                   "feedback_model.heldout_share",
-                  "quality.min_parseable"}
+                  "quality.min_has_final_answer"}
 
 
 def _check_value(value, hint, key: str):

@@ -33,10 +33,10 @@ def build_label_frame(labels: list[dict], gold: list[dict], *, task: Task,
         response = lab.get("response")
         rows.append({**{k: lab.get(k) for k in REQUIRED},
                      "gold_prompt": gold_prompts.get(lab.get("id")),
-                     "parseable": int(isinstance(response, str)
-                                      and task.extract_answer(response) is not None),
+                     "has_final_answer": int(isinstance(response, str)
+                                             and task.has_final_answer(response)),
                      "changed": int(lab.get("id") in before and before[lab.get("id")] != response)})
-    return pd.DataFrame(rows, columns=[*REQUIRED, "gold_prompt", "parseable", "changed"])
+    return pd.DataFrame(rows, columns=[*REQUIRED, "gold_prompt", "has_final_answer", "changed"])
 
 
 def build_label_suite(*, version: str, gold_ids: list, quality: QualityParams,
@@ -59,7 +59,7 @@ def build_label_suite(*, version: str, gold_ids: list, quality: QualityParams,
     if alpha is not None:
         suite.add_expectation(gxe.ExpectColumnMeanToBeBetween(column="changed", max_value=alpha))
     suite.add_expectation(gxe.ExpectColumnMeanToBeBetween(
-        column="parseable", min_value=quality.min_parseable, severity="warning"))
+        column="has_final_answer", min_value=quality.min_has_final_answer, severity="warning"))
     return suite
 
 

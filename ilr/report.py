@@ -28,9 +28,10 @@ def collect_run(params: Params, *, task: Task, root: str | Path = ".", samples: 
                 seed: int = 0, summary_rows: list[dict] | None = None) -> dict:
     """Everything the page shows, read from the run's metrics and audit files under ``root``;
     the summary rows are the ones given (the `report` stage builds them in memory) or, for
-    `ilr report`, read from metrics/summary.json."""
+    `ilr report`, read from reports/summary.json."""
     root = Path(root)
-    r0_test, r0_labels = _maybe_json(root / "metrics/r0.json"), _maybe_json(root / "metrics/labels/r0.json")
+    r0_test = _maybe_json(root / f"metrics/rounds/{ROUND_ZERO}.json")
+    r0_labels = _maybe_json(root / f"metrics/labels/{ROUND_ZERO}.json")
     rounds = []
     if r0_test and r0_labels:
         for arm in dict.fromkeys(ARMS.values()):  # each arm once (two modes share "naive")
@@ -39,19 +40,22 @@ def collect_run(params: Params, *, task: Task, root: str | Path = ".", samples: 
                            "label_accuracy": r0_labels["label_accuracy"]})
     audits = {}
     for name in order_versions(params.rounds)[1:]:
-        metrics = merge_round_metrics(  # label metrics stand until the round model is evaluated
-            {name: _maybe_json(root / f"metrics/labels/{name}.json") or {}},
-            {name: _maybe_json(root / f"metrics/rounds/{name}.json") or {}})[name]
+        found = {kind: {name: m} if (m := _maybe_json(root / f"metrics/{kind}/{name}.json")) else {}
+                 for kind in ("labels", "rounds")}
+        # label metrics stand until the round model is evaluated
+        metrics = merge_round_metrics(found["labels"], found["rounds"]).get(name)
         if metrics:
             rounds.append({**metrics, "version": name, "arm": ARMS[params.rounds[name].mode],
                            "round": round_depth(params.rounds, name)})
         if (root / f"data/audit/{name}.jsonl").is_file():
             audits[name] = read_jsonl(root / f"data/audit/{name}.jsonl", allow_empty=True)
-    baselines = {name: m["accuracy"] for name in ("base", "supervisor", "gold", "r0")
+    baselines = {name: m["accuracy"] for name in ("base", "supervisor", "gold")
                  if (m := _maybe_json(root / f"metrics/{name}.json"))}
+    if r0_test:
+        baselines[ROUND_ZERO] = r0_test["accuracy"]
     quality = [read_json(p) for p in sorted((root / "metrics/quality").glob("*.json"))]
     if summary_rows is None:  # every arm with KL, from the `report` stage
-        summary_rows = list((_maybe_json(root / "metrics/summary.json") or {}).values())
+        summary_rows = list((_maybe_json(root / "reports/summary.json") or {}).values())
     rng = random.Random(seed)
     picked = {"replaced": [], "kept": []}
     for name, audit in audits.items():

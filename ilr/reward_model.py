@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from ilr.checkpoints import inference_dtype
+from ilr.curves import curve_callbacks
 from ilr.feedback_model import build_training_args, save_comparison_model
 from ilr.params import FeedbackModelParams
 
@@ -29,7 +30,7 @@ def build_reward_examples(pairs: list[dict]) -> list[dict]:
 
 def train_reward_model(base: str, train: list[dict], heldout: list[dict], *,
                        params: FeedbackModelParams, out: str, seed: int,
-                       dtype: str = "float32") -> dict:
+                       dtype: str = "float32", curves: str | None = None) -> dict:
     """``RewardTrainer`` from ``base`` on ``train`` pairs, early stopping on ``heldout`` pairs
     as the classifier does; saved to ``out`` in ``feedback_model.save_dtype``."""
     from datasets import Dataset
@@ -50,7 +51,8 @@ def train_reward_model(base: str, train: list[dict], heldout: list[dict], *,
             model=model, args=args, processing_class=tokenizer,
             train_dataset=Dataset.from_list(build_reward_examples(train)),
             eval_dataset=Dataset.from_list(build_reward_examples(heldout)) if heldout else None,
-            callbacks=[EarlyStoppingCallback(params.early_stopping_patience)] if heldout else [])
+            callbacks=([EarlyStoppingCallback(params.early_stopping_patience)] if heldout else [])
+            + curve_callbacks(curves))
         result = trainer.train()
     return save_comparison_model(trainer, result, tokenizer, out=out, params=params,
                                  n_train=len(train), n_heldout=len(heldout))
@@ -90,5 +92,5 @@ def load_reward_scorer(path: str, *, batch_size: int = 16, max_length: int = 512
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForSequenceClassification.from_pretrained(path, dtype=inference_dtype(dtype))
+    model = AutoModelForSequenceClassification.from_pretrained(path, dtype=inference_dtype(dtype, source=path))
     return reward_scorer_from(model, tokenizer, batch_size=batch_size, max_length=max_length)

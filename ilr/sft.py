@@ -12,6 +12,7 @@ import tempfile
 import torch
 
 from ilr.checkpoints import load_causal_lm, resolve_dtype, load_tokenizer, save_causal_lm
+from ilr.curves import curve_callbacks
 from ilr.io import atomic_path
 from ilr.params import ParamsError, SftParams
 from ilr.tasks import Task
@@ -65,10 +66,12 @@ def build_sft_dataset(task: Task, records: list[dict]):
 
 
 def run_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParams,
-                    workdir: str, seed: int, dtype: str = "float32", **overrides):
+                    workdir: str, seed: int, dtype: str = "float32", curves: str | None = None,
+                    **overrides):
     """Train with ``SFTTrainer`` in ``workdir``; returns ``(trainer, tokenizer, train_output)``.
 
-    ``overrides`` are SFTConfig fields set by the caller (checkpointing, for the supervisor).
+    ``overrides`` are SFTConfig fields set by the caller (checkpointing, for the supervisor);
+    ``curves`` a folder for the loss curve (``ilr.curves``).
     """
     from trl import SFTTrainer
 
@@ -77,19 +80,22 @@ def run_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParam
     config = build_sft_config(dataclasses.replace(sft, args={**sft.args, **overrides}),
                               output_dir=workdir, seed=seed, dtype=dtype)
     trainer = SFTTrainer(model=model, args=config, train_dataset=build_sft_dataset(task, records),
-                         processing_class=tokenizer, peft_config=build_lora_config(sft))
+                         processing_class=tokenizer, peft_config=build_lora_config(sft),
+                         callbacks=curve_callbacks(curves))
     return trainer, tokenizer, trainer.train()
 
 
 def train_sft(base: str, records: list[dict], *, task: Task, sft: SftParams, out: str,
-              seed: int, save_dtype: str = "bfloat16", dtype: str = "float32") -> dict:
+              seed: int, save_dtype: str = "bfloat16", dtype: str = "float32",
+              curves: str | None = None) -> dict:
     """Fine-tune ``base`` on ``records`` and save to ``out`` (a full model, or a LoRA adapter).
 
     Returns the trainer's final log (train loss, runtime, steps).
     """
     with tempfile.TemporaryDirectory(prefix="sft-") as workdir:
         trainer, tokenizer, result = run_sft_trainer(base, records, task=task, sft=sft,
-                                                     workdir=workdir, seed=seed, dtype=dtype)
+                                                     workdir=workdir, seed=seed, dtype=dtype,
+                                                     curves=curves)
     if sft.use_lora:
         with atomic_path(out) as tmp:
             trainer.model.save_pretrained(tmp)

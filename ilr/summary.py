@@ -1,8 +1,11 @@
 """The comparison table: SFT (round 0), SFT+ILR, naive ILR and SFT+DPO by round, with each
 model's test accuracy, its labels' accuracy (ILR arms) and its KL from the round-0 SFT policy.
 
-Rows go to ``metrics/summary.json`` (keyed by version, for `dvc metrics show`) and to one CSV
-per arm under ``plots/rounds`` (round 0 first in each, as the baseline), for `dvc plots`.
+Rows go to ``reports/summary.json`` (keyed by version; `ilr summary` prints it) and to one CSV
+per arm under ``plots/rounds`` (round 0 first in each, as the baseline), for `dvc plots`. Each
+figure is read from the one metrics file that holds it: a model's test metrics from
+``metrics/rounds/<round>.json`` or ``metrics/dpo/<round>.json``, its labels' from
+``metrics/labels/<round>.json``, its KL from ``metrics/kl/<round>.json``.
 """
 from __future__ import annotations
 
@@ -28,22 +31,26 @@ def dpo_depth(dpo_rounds: dict, name: str) -> int:
     return depth
 
 
-def merge_round_metrics(label_metrics: dict, round_metrics: dict) -> dict:
-    """Each round's record: its labels' metrics (written by `refine`) under the round model's
-    (written by `round_evaluate`), so a round whose model is not evaluated yet still shows
-    its label accuracy."""
-    return {name: {**label_metrics.get(name, {}), **round_metrics.get(name, {})}
-            for name in {**label_metrics, **round_metrics}}
+def merge_round_metrics(label_metrics: dict, test_metrics: dict) -> dict:
+    """Each round's record: its labels' metrics (written by `refine`) with the round model's
+    test accuracy (written by `round_evaluate`) as ``test_accuracy``, so a round whose model
+    is not evaluated yet still shows its label accuracy."""
+    return {name: {**label_metrics.get(name, {}),
+                   **({"test_accuracy": test_metrics[name]["accuracy"]}
+                      if name in test_metrics else {})}
+            for name in {**label_metrics, **test_metrics}}
 
 
-def build_summary_rows(rounds: dict, dpo_rounds: dict, *, round_metrics: dict, dpo_metrics: dict,
-                       kl: dict, r0_test: dict, r0_labels: dict) -> list[dict]:
-    """One row per model that has metrics; versions without metrics yet are left out."""
-    rows = [{"arm": "sft", "round": 0, "name": ROUND_ZERO, "test_accuracy": r0_test["accuracy"],
-             "label_accuracy": r0_labels["label_accuracy"], "kl": 0.0, "kl_se": 0.0}]
+def build_summary_rows(rounds: dict, dpo_rounds: dict, *, label_metrics: dict, test_metrics: dict,
+                       dpo_metrics: dict, kl: dict) -> list[dict]:
+    """One row per model that has metrics; versions without metrics yet are left out.
+    ``label_metrics`` and ``test_metrics`` are keyed by round, round 0 included."""
+    merged = merge_round_metrics(label_metrics, test_metrics)
+    rows = [{**merged[ROUND_ZERO], "arm": "sft", "round": 0, "name": ROUND_ZERO,
+             "kl": 0.0, "kl_se": 0.0}]
     for name, item in rounds.items():
-        if name in round_metrics:
-            rows.append({**round_metrics[name], "arm": ARMS[item.mode], "name": name,
+        if name in merged:
+            rows.append({**merged[name], "arm": ARMS[item.mode], "name": name,
                          "round": round_depth(rounds, name), **kl.get(name, {})})
     for name in dpo_rounds:
         if name in dpo_metrics:

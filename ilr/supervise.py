@@ -80,11 +80,14 @@ def supervise_labels(gold: list[dict], *, task: Task, params: Params,
 
 
 def measure_labels(labels: list[dict], gold: list[dict], *, task: Task) -> dict:
-    """Label accuracy against gold (where gold is known), n, and the share with a final answer."""
+    """Label accuracy against gold (where gold is known), n, the share with a strict
+    ``#### <answer>`` line and the share the lenient extraction reads an answer from."""
     by_id = {r["id"]: r for r in gold}
     known = [lab for lab in labels if lab["id"] in by_id]
     correct = sum(task.grade(lab["response"], by_id[lab["id"]]["response"], item=by_id[lab["id"]])
                   for lab in known)
     return {"n": len(labels), "label_accuracy": correct / len(known) if known else None,
-            "parseable": sum(task.extract_answer(lab["response"]) is not None
-                             for lab in labels) / len(labels) if labels else 0.0}
+            "has_final_answer": sum(task.has_final_answer(lab["response"])
+                                    for lab in labels) / len(labels) if labels else 0.0,
+            "answer_extracted": sum(task.extract_answer(lab["response"]) is not None
+                                    for lab in labels) / len(labels) if labels else 0.0}

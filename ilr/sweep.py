@@ -43,12 +43,12 @@ def build_sweep_row(flip_rate: float, *, round_name: str, label_metrics: dict,
                     r0_label_accuracy: float, round_metrics: dict | None = None,
                     r0_test_accuracy: float | None = None) -> dict:
     """One ILR row: the round's measured feedback accuracy, its label-accuracy change and (where
-    the round model was evaluated: ``metrics/rounds/<round>.json``'s ``test_accuracy``) its test
+    the round model was evaluated: ``metrics/rounds/<round>.json``'s ``accuracy``) its test
     accuracy and change from round 0."""
     row = {k: label_metrics.get(k) for k in FIELDS}
     row.update(flip_rate=flip_rate, arm="ilr", round=round_name,
                label_accuracy_change=label_metrics["label_accuracy"] - r0_label_accuracy,
-               **_test_fields((round_metrics or {}).get("test_accuracy"), r0_test_accuracy))
+               **_test_fields((round_metrics or {}).get("accuracy"), r0_test_accuracy))
     return row
 
 
@@ -111,7 +111,7 @@ def run_sweep(params, *, flip_rates: list[float], round_name: str, dpo_round: st
         echo("$ " + " ".join(command))
         if subprocess.run([sys.executable, "-m", *command]).returncode != 0:
             raise RuntimeError(f"flip rate {rate}: dvc exp run failed; its output names the stage")
-        r0_test = None if labels_only else read_json("metrics/r0.json")["accuracy"]
+        r0_test = None if labels_only else read_json("metrics/rounds/r0.json")["accuracy"]
         rows = merge_sweep_rows(rows, build_sweep_row(
             rate, round_name=round_name, label_metrics=read_json(f"metrics/labels/{round_name}.json"),
             r0_label_accuracy=read_json("metrics/labels/r0.json")["label_accuracy"],

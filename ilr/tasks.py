@@ -34,6 +34,10 @@ class Task:
     def extract_answer(self, text: str) -> str | None:
         return grading.extract_answer(text)
 
+    def has_final_answer(self, text: str) -> bool:
+        """Strict: the response ends its work with a readable ``#### <answer>`` line."""
+        return grading.has_final_answer(text)
+
     def same_answer(self, a: str, b: str, *, item: dict | None = None) -> bool:
         """Whether two responses reach the same final answer (the ILR difference filter);
         ``item`` is the gold record of the prompt they answer."""
@@ -62,6 +66,10 @@ class SqlTask(Task):
 
     def extract_answer(self, text: str) -> str | None:
         return extract_sql(text)
+
+    def has_final_answer(self, text: str) -> bool:
+        """A line starts with ``####`` and a query follows it (on that line or the next)."""
+        return grading.final_line(text) is not None and extract_sql(text) is not None
 
     def same_answer(self, a: str, b: str, *, item: dict | None = None) -> bool:
         return self.judge.same(extract_sql(a), extract_sql(b), item)

@@ -73,10 +73,10 @@ def engine_source(path: str) -> tuple[str, dict | None]:
 def engine_kwargs(path: str, *, dtype: str, seed: int) -> dict:
     """``vllm.LLM`` arguments for ``path``: its base and LoRA settings, the compute dtype, and a
     GPU memory share that fits what the stage's earlier training left free."""
-    from ilr.checkpoints import resolve_dtype
+    from ilr.checkpoints import inference_name
 
     base, adapter = engine_source(path)
-    kwargs = {"model": base, "dtype": resolve_dtype(dtype), "seed": seed,
+    kwargs = {"model": base, "dtype": inference_name(dtype, path), "seed": seed,
               "skip_tokenizer_init": True}
     if adapter is not None:
         rank = adapter.get("r", 8)

@@ -19,13 +19,14 @@ def main(argv=None):
     parser.add_argument("--policy", required=True, help="the model DPO starts from")
     parser.add_argument("--pairs", required=True, help="JSONL of {prompt, chosen, rejected}")
     parser.add_argument("--out", required=True, help="output model folder")
+    parser.add_argument("--curves", help="output folder of the training curves (dvc plots)")
     args = parser.parse_args(argv)
     params = load_params(args.params)
     pairs = read_jsonl(args.pairs, required=("id", "prompt", "chosen", "rejected"),
                        allow_empty=True)
     log = train_dpo(args.policy, pairs, task=task_from_params(params.task), dpo=params.dpo,
                     out=args.out, seed=params.seed, save_dtype=params.dpo.save_dtype,
-                    dtype=params.model.dtype)
+                    dtype=params.model.dtype, curves=args.curves)
     print(json.dumps(log))
 
 

@@ -5,10 +5,10 @@
 import argparse
 import json
 
-from ilr.checkpoints import check_model_source, load_tokenizer
+from ilr.checkpoints import check_model_source, inference_name, load_tokenizer
 from ilr.errors import run_stage
-from ilr.evaluate import build_round_metrics, evaluate_model
-from ilr.io import commit_outputs, read_json, read_records
+from ilr.evaluate import evaluate_model
+from ilr.io import commit_outputs, read_records
 from ilr.params import load_params
 from ilr.tasks import task_from_params
 
@@ -20,8 +20,6 @@ def main(argv=None):
     parser.add_argument("--test", required=True, help="JSONL of gold test records")
     parser.add_argument("--metrics", required=True, help="output metrics JSON")
     parser.add_argument("--predictions", required=True, help="output per-example JSONL")
-    parser.add_argument("--label-metrics", help="a round's label metrics JSON, merged into "
-                        "--metrics as that round's record")
     args = parser.parse_args(argv)
     params = load_params(args.params)
     records = read_records(args.test, required=("id", "prompt", "response"))
@@ -31,8 +29,7 @@ def main(argv=None):
                                           params=params.evaluate, seed=params.seed,
                                           backend=params.generation.backend,
                                           dtype=params.model.dtype)
-    if args.label_metrics:
-        metrics = build_round_metrics(metrics, read_json(args.label_metrics))
+    metrics["dtype"] = inference_name(params.model.dtype, args.model)  # the engine's dtype too
     with commit_outputs() as out:
         out.jsonl(args.predictions, predictions)
         out.json(args.metrics, metrics)

@@ -23,6 +23,7 @@ def main(argv=None):
     parser.add_argument("--outputs", required=True, help="JSONL of graded checkpoint answers")
     parser.add_argument("--out", required=True, help="output classifier folder")
     parser.add_argument("--heldout", required=True, help="output JSONL of the held-out pairs")
+    parser.add_argument("--curves", help="output folder of the training curves (dvc plots)")
     args = parser.parse_args(argv)
     params = load_params(args.params)
     fm = params.feedback_model
@@ -33,7 +34,7 @@ def main(argv=None):
     base = params.model.supervisor_base or args.base  # the weak model's own base, if set
     train_model = train_reward_model if fm.head == "reward" else train_feedback_model
     log = train_model(base, train, heldout, params=fm, out=args.out,
-                               seed=params.seed, dtype=params.model.dtype)
+                      seed=params.seed, dtype=params.model.dtype, curves=args.curves)
     write_jsonl(args.heldout, heldout)
     print(json.dumps({k: v for k, v in log.items() if k not in ("model", "tokenizer")}))
 

@@ -6,7 +6,7 @@ sampled on test prompts.
 import argparse
 import json
 
-from ilr.checkpoints import inference_dtype, load_causal_lm, load_tokenizer
+from ilr.checkpoints import DTYPES, inference_name, load_causal_lm, load_tokenizer
 from ilr.errors import run_stage
 from ilr.io import read_records, write_json
 from ilr.kl import estimate_kl
@@ -25,12 +25,13 @@ def main(argv=None):
     params = load_params(args.params)
     task = task_from_params(params.task)
     records = read_records(args.test, required=("id", "prompt"))[:params.kl.n_prompts]
-    dtype = inference_dtype(params.model.dtype)
-    metrics = estimate_kl(load_causal_lm(args.policy, dtype=dtype),
-                          load_causal_lm(args.reference, dtype=dtype),
+    dtype = inference_name(params.model.dtype, args.policy)  # both models in the policy's
+    metrics = estimate_kl(load_causal_lm(args.policy, dtype=DTYPES[dtype]),
+                          load_causal_lm(args.reference, dtype=DTYPES[dtype]),
                           load_tokenizer(args.policy),
                           [task.render_messages(r["prompt"]) for r in records],
                           generation=params.kl.generation, seed=params.seed)
+    metrics["dtype"] = dtype
     write_json(args.metrics, metrics)
     print(json.dumps(metrics))
 

@@ -1,7 +1,7 @@
 """DVC stage `report`: the comparison of SFT, SFT+ILR, naive ILR and SFT+DPO by round with
-KL, as metrics/summary.json, one CSV per arm for `dvc plots`, and the static HTML page.
+KL, as reports/summary.json, one CSV per arm for `dvc plots`, and the static HTML page.
 
-    python -m stages.report --params params.yaml --metrics-dir metrics --summary metrics/summary.json --plots plots/rounds --html reports/ilr.html
+    python -m stages.report --params params.yaml --metrics-dir metrics --summary reports/summary.json --plots plots/rounds --html reports/ilr.html
 """
 import argparse
 import sys
@@ -9,9 +9,9 @@ from pathlib import Path
 
 from ilr.errors import run_stage
 from ilr.io import read_json, write_csv, write_json
-from ilr.params import load_params
+from ilr.params import ROUND_ZERO, load_params
 from ilr.report import write_report
-from ilr.summary import FIELDS, build_summary_rows, merge_round_metrics, split_arms
+from ilr.summary import FIELDS, build_summary_rows, split_arms
 from ilr.tasks import task_from_params
 
 
@@ -29,12 +29,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     params = load_params(args.params)
     metrics = Path(args.metrics_dir)
+    versions = [ROUND_ZERO, *params.rounds]
     rows = build_summary_rows(
         params.rounds, params.dpo_rounds, kl=_read_all(metrics / "kl", [*params.rounds, *params.dpo_rounds]),
-        round_metrics=merge_round_metrics(_read_all(metrics / "labels", params.rounds),
-                                          _read_all(metrics / "rounds", params.rounds)),
-        dpo_metrics=_read_all(metrics / "dpo", params.dpo_rounds),
-        r0_test=read_json(metrics / "r0.json"), r0_labels=read_json(metrics / "labels/r0.json"))
+        label_metrics=_read_all(metrics / "labels", versions),
+        test_metrics=_read_all(metrics / "rounds", versions),
+        dpo_metrics=_read_all(metrics / "dpo", params.dpo_rounds))
     missing = sorted((set(params.rounds) | set(params.dpo_rounds)) - {r["name"] for r in rows})
     if missing:
         print(f"warning: no metrics yet for {missing}; they are left out", file=sys.stderr)

@@ -18,12 +18,13 @@ def main(argv=None):
     parser.add_argument("--base", required=True, help="base model folder or hub id")
     parser.add_argument("--train", required=True, help="JSONL of {id, prompt, response} labels")
     parser.add_argument("--out", required=True, help="output model folder")
+    parser.add_argument("--curves", help="output folder of the training curves (dvc plots)")
     args = parser.parse_args(argv)
     params = load_params(args.params)
     records = read_records(args.train, required=("id", "prompt", "response"))
     log = train_sft(args.base, records, task=task_from_params(params.task), sft=params.sft,
                     out=args.out, seed=params.seed, save_dtype=params.model.save_dtype,
-                    dtype=params.model.dtype)
+                    dtype=params.model.dtype, curves=args.curves)
     print(json.dumps(log))
 
 

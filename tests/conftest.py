@@ -37,8 +37,7 @@ def planted_run(tmp_path_factory):
     import yaml
 
     from ilr.arith import ArithSpec, generate_records
-    from ilr.evaluate import build_round_metrics
-    from ilr.io import read_json, write_json, write_jsonl
+    from ilr.io import write_json, write_jsonl
     from ilr.noise import corrupt_records
     from stages.refine import main as refine
 
@@ -53,8 +52,8 @@ def planted_run(tmp_path_factory):
     write_jsonl(root / "data/gold/train.jsonl", gold)
     write_jsonl(root / "data/labels/r0.jsonl", r0)
     write_jsonl(root / "data/proposals.jsonl", [{"id": g["id"], "proposal": g["response"]} for g in gold])
-    write_json(root / "metrics/r0.json", {"accuracy": 0.30, "n": 10, "parseable": 1.0})
-    write_json(root / "metrics/labels/r0.json", {"label_accuracy": 0.75, "n": 40, "parseable": 1.0})
+    write_json(root / "metrics/rounds/r0.json", {"accuracy": 0.30, "n": 10, "has_final_answer": 1.0})
+    write_json(root / "metrics/labels/r0.json", {"label_accuracy": 0.75, "n": 40, "has_final_answer": 1.0})
     for name, accuracy in (("r1", 0.35), ("n1", 0.28)):
         refine(["--params", str(root / "params.yaml"), "--round", name,
                 "--labels", str(root / "data/labels/r0.jsonl"),
@@ -64,9 +63,8 @@ def planted_run(tmp_path_factory):
                 "--audit", str(root / f"data/audit/{name}.jsonl"),
                 "--metrics", str(root / f"metrics/labels/{name}.json"),
                 "--quality", str(root / f"metrics/quality/{name}.json")])
-        write_json(root / f"metrics/rounds/{name}.json", build_round_metrics(
-            {"accuracy": accuracy, "n": 10, "parseable": 1.0},
-            read_json(root / f"metrics/labels/{name}.json")))
+        write_json(root / f"metrics/rounds/{name}.json",
+                   {"accuracy": accuracy, "n": 10, "has_final_answer": 1.0})
     return root, wrong, wrong[:6]
 
 

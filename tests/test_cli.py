@@ -202,7 +202,8 @@ def test_summary_is_one_row_per_arm_and_round(tmp_path, monkeypatch):
                "sft/r0": {"arm": "sft", "round": 0, "name": "r0", "test_accuracy": 0.435,
                           "label_accuracy": 0.4625, "kl": 0.0}}
     (tmp_path / "metrics").mkdir()
-    (tmp_path / "metrics/summary.json").write_text(json.dumps(entries))
+    (tmp_path / "reports").mkdir(exist_ok=True)
+    (tmp_path / "reports/summary.json").write_text(json.dumps(entries))
     rows = [json.loads(line) for line in _invoke("summary", "--format", "jsonl").output.splitlines()]
     assert [r["name"] for r in rows] == ["r0", "r1", "d1"]
     assert rows[1]["n_broken"] == 11 and rows[2]["label_accuracy"] is None
@@ -223,7 +224,7 @@ def test_summary_without_the_file_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = _invoke("summary")
     assert result.exit_code != 0 and len(result.output.strip().splitlines()) == 1
-    assert "`git checkout HEAD -- metrics/summary.json`" in result.output
+    assert "`git checkout HEAD -- reports/summary.json`" in result.output
     assert "`dvc repro report` (the whole pipeline, about 2 hours on 2 CPU cores)" in result.output
 
 

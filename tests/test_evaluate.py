@@ -10,4 +10,6 @@ def test_score_predictions_counts_planted_right_and_wrong():
                  {"text": "#### 7", "n_tokens": 6}, {"text": "no idea", "n_tokens": 2}]
     predictions, metrics = score_predictions(task, records, responses)
     assert [p["correct"] for p in predictions] == [True, True, False, False]
-    assert metrics == {"accuracy": 0.5, "n": 4, "mean_generated_tokens": 5.5, "parseable": 0.75}
+    # '#### 1' mid-line is no final-answer line; the lenient extraction still reads it
+    assert metrics == {"accuracy": 0.5, "n": 4, "mean_generated_tokens": 5.5,
+                       "has_final_answer": 0.5, "answer_extracted": 0.75}

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from ilr.grading import NumberFormatError, extract_answer, grade, normalize_number, read_answer
+from ilr.grading import (NumberFormatError, extract_answer, grade, has_final_answer,
+                         normalize_number, read_answer)
 
 
 @pytest.mark.parametrize("text,answer", [
@@ -104,3 +105,16 @@ def test_refused_formats_say_why(text):
 def test_a_refused_label_never_grades_right():
     assert not grade("#### 1,5", "#### 15") and not grade("#### 1,5", "#### 1.5")
     assert grade("#### \u22121\u202f500", "#### -1,500")
+
+
+@pytest.mark.parametrize("text, strict", [
+    ("3 + 4 = 7.\n#### 7", True), ("#### 1,200", True), ("  #### -3.5 dollars", True),
+    ("I think it is 7", False),            # a digit, but no final-answer line
+    ("3 + 4 = 7. #### 7", False),          # '####' mid-line
+    ("steps\n####", False), ("steps\n#### seven", False), ("", False),
+    ("#### 1,23", False),                  # a number that cannot be read without guessing
+])
+def test_has_final_answer_is_strict_where_extraction_is_lenient(text, strict):
+    assert has_final_answer(text) is strict
+    if text and not strict and any(c.isdigit() for c in text) and "1,23" not in text:
+        assert extract_answer(text) is not None

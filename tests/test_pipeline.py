@@ -17,9 +17,12 @@ def _read(path):
 def test_repro_builds_every_output(tiny_repo):
     for model in ("base", "sft/gold", "sft/r0", "supervisor", "feedback"):
         assert (tiny_repo / f"models/{model}/model.safetensors").is_file(), model
+    for trained in ("gold", "r0", "feedback"):  # each trainer's loss curve, for dvc plots
+        assert (tiny_repo / f"plots/train/{trained}/plots/metrics/loss.tsv").is_file(), trained
     assert len(_read(tiny_repo / "data/gold/train.jsonl")) == 8
-    for name in ("base", "supervisor", "gold", "r0"):
-        metrics = json.loads((tiny_repo / f"metrics/{name}.json").read_text())
+    for name, path in (("base", "base"), ("supervisor", "supervisor"), ("gold", "gold"),
+                       ("r0", "rounds/r0")):
+        metrics = json.loads((tiny_repo / f"metrics/{path}.json").read_text())
         assert metrics["n"] == 6 and 0 <= metrics["accuracy"] <= 1
         predictions = (tiny_repo / f"data/predictions/{name}.jsonl").read_text().splitlines()
         assert len(predictions) == 6
@@ -116,13 +119,14 @@ def test_every_round_writes_labels_audit_and_metrics(tiny_repo):
         proposals = _read(tiny_repo / f"data/proposals/{name}.jsonl")
         assert {p["id"] for p in proposals} == {lab["id"] for lab in r0}
         audit = (tiny_repo / f"data/audit/{name}.jsonl").read_text().splitlines()
-        metrics = json.loads((tiny_repo / f"metrics/rounds/{name}.json").read_text())
+        metrics = json.loads((tiny_repo / f"metrics/labels/{name}.json").read_text())
         assert metrics["n_compared"] == len(audit) and metrics["mode"] == item["mode"]
         assert metrics["n_replaced"] <= 2 and metrics["share_replaced"] <= 0.25
         prev = {lab["id"]: lab["response"] for lab in _read(tiny_repo / f"data/labels/{item['prev']}.jsonl")}
         changed = {lab["id"] for lab in labels if lab["response"] != prev[lab["id"]]}
         assert changed == {json.loads(a)["id"] for a in audit if json.loads(a)["accepted"]}
-        assert 0 <= metrics["test_accuracy"] <= 1 and metrics["n_test"] == 6
+        test = json.loads((tiny_repo / f"metrics/rounds/{name}.json").read_text())
+        assert 0 <= test["accuracy"] <= 1 and test["n"] == 6 and test["dtype"] == "float32"
         assert (tiny_repo / f"models/sft/{name}/model.safetensors").is_file()
     lock = yaml.safe_load((tiny_repo / "dvc.lock").read_text())["stages"]
     for name in ROUNDS:  # the half models are intermediates: only the proposals are cached
@@ -136,6 +140,22 @@ def test_metrics_show_lists_every_round(tiny_repo):
     for version in ("gold", "r0", *ROUNDS):  # the data-quality gates' summaries
         assert f"metrics/quality/{version}.json" in shown
     assert "expect_column_values_to_be_unique.id" in shown
+
+
+def test_metrics_show_has_each_figure_once(tiny_repo):
+    """Label metrics only in labels/<r>.json, a model's test metrics only in its own file, and
+    the summary table (built from them) not a metrics file at all."""
+    shown = json.loads(_run(["dvc", "metrics", "show", "--json"], tiny_repo))
+    files = {path: data["data"] for run in shown.values() for path, data in run["data"].items()}
+    assert "reports/summary.json" not in files and "metrics/summary.json" not in files
+    for path, data in files.items():
+        keys = set(data)
+        if path.startswith("metrics/labels/"):
+            assert "accuracy" not in keys and "test_accuracy" not in keys
+        elif not path.startswith("metrics/quality/"):
+            assert not keys & {"label_accuracy", "n_replaced", "n_fixed"}, path
+    for version in ("r0", *ROUNDS):  # round 0 in the layout of every round
+        assert {"accuracy", "has_final_answer", "dtype"} <= set(files[f"metrics/rounds/{version}.json"])
 
 
 def test_plots_show_renders_the_round_curves(tiny_repo):
@@ -166,7 +186,7 @@ def test_dpo_arm_and_summary(tiny_repo):
     pairs = _read(tiny_repo / "data/dpo/d1.jsonl") if (tiny_repo / "data/dpo/d1.jsonl").read_text() else []
     assert all(p["chosen"] != p["rejected"] for p in pairs)
     assert (tiny_repo / "models/dpo/d1/model.safetensors").is_file()
-    summary = json.loads((tiny_repo / "metrics/summary.json").read_text())
+    summary = json.loads((tiny_repo / "reports/summary.json").read_text())
     assert set(summary) == {"sft/r0", "ilr/r1", "ilr/r2", "dpo/d1"}
     for name in ("r1", "r2", "d1"):
         kl = json.loads((tiny_repo / f"metrics/kl/{name}.json").read_text())
@@ -224,7 +244,7 @@ def test_changing_alpha_shows_per_round_metric_changes(tiny_repo):
     _run(["dvc", "repro"], tiny_repo)
     _run(["git", "add", "-A"], tiny_repo)
     _run(commit + ["alpha 0.25"], tiny_repo)
-    n1 = json.loads((tiny_repo / "metrics/rounds/n1.json").read_text())
+    n1 = json.loads((tiny_repo / "metrics/labels/n1.json").read_text())
     params = yaml.safe_load((tiny_repo / "params.yaml").read_text())
     params["refine"]["alpha"] = 0.125  # a cap of 1 label
     (tiny_repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -232,6 +252,6 @@ def test_changing_alpha_shows_per_round_metric_changes(tiny_repo):
     _run(["git", "add", "-A"], tiny_repo)
     _run(commit + ["alpha 0.125"], tiny_repo)
     diff = json.loads(_run(["dvc", "metrics", "diff", "HEAD~1", "--json"], tiny_repo))
-    assert json.loads((tiny_repo / "metrics/rounds/n1.json").read_text())["n_replaced"] <= 1
+    assert json.loads((tiny_repo / "metrics/labels/n1.json").read_text())["n_replaced"] <= 1
     if n1["n_replaced"] == 2:
-        assert diff["metrics/rounds/n1.json"]["n_replaced"] == {"old": 2, "new": 1, "diff": -1}
+        assert diff["metrics/labels/n1.json"]["n_replaced"] == {"old": 2, "new": 1, "diff": -1}

@@ -71,10 +71,11 @@ def test_more_changes_than_alpha_fail(gold):
     assert _check(changed, gold, previous=labels, alpha=0.2)["success"]
 
 
-def test_unparseable_labels_are_a_warning_not_a_failure(gold):
-    labels = [{**lab, "response": "no final answer here"} if i < 10 else lab
-              for i, lab in enumerate(_labels(gold))]
+def test_labels_without_a_final_answer_line_are_a_warning_not_a_failure(gold):
+    # a digit is no final answer: the lenient extraction would read "3" from the first five
+    labels = [{**lab, "response": "no final answer here" if i < 5 else "I think it is 3"}
+              if i < 10 else lab for i, lab in enumerate(_labels(gold))]
     summary = _check(labels, gold)
-    parseable = summary["expectations"]["expect_column_mean_to_be_between.parseable"]
+    parseable = summary["expectations"]["expect_column_mean_to_be_between.has_final_answer"]
     assert summary["warnings"] == 1 and not parseable["success"] and parseable["observed"] == 0.75
     assert parseable["severity"] == "warning"

@@ -146,6 +146,6 @@ def test_gpu_repro_pushed_its_results(gpu_repro, pushed, s3_env, tmp_path):
     log = run(["dvc", "repro", "--pull", "--allow-missing"], clone, env=s3_env)
     # the report is not restored from the run cache (measured; it reruns in seconds)
     assert "feedback" in _stages_restored(log) and _stages_run(log) <= {"report"}
-    for name in ("metrics/feedback.json", "metrics/summary.json"):
+    for name in ("metrics/feedback.json", "reports/summary.json"):
         assert (clone / name).read_text() == (runner / name).read_text()
     assert json.loads((clone / "metrics/feedback.json").read_text())["decided"]["n_items"] <= 2

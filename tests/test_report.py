@@ -46,7 +46,7 @@ def test_round_zero_is_listed_once_per_arm_and_missing_values_are_dashes(tmp_pat
     from ilr.report import collect_run, render_report
     from ilr.tasks import task_from_params
 
-    write_json(tmp_path / "metrics/r0.json", {"accuracy": 0.4})
+    write_json(tmp_path / "metrics/rounds/r0.json", {"accuracy": 0.4})
     write_json(tmp_path / "metrics/labels/r0.json", {"label_accuracy": 0.5})
     params = Params(rounds={"n1": RoundParams("r0", "naive"), "m1": RoundParams("r0", "naive_reference")})
     run = collect_run(params, task=task_from_params(params.task), root=tmp_path,

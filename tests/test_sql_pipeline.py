@@ -77,12 +77,12 @@ def _json(path):
 def test_every_stage_runs_on_the_sql_task(sql_repo):
     root, env = sql_repo[0], sql_repo[4]
     _run(["dvc", "repro"], root, env)
-    for name in ("base", "supervisor", "gold", "r0"):
+    for name in ("base", "supervisor", "gold", "rounds/r0", "rounds/r1"):
         assert _json(root / f"metrics/{name}.json")["n"] == 6
-    assert _json(root / "metrics/rounds/r1.json")["n_labels"] == 8
+    assert _json(root / "metrics/labels/r1.json")["n"] == 8
     assert _json(root / "metrics/dpo/d1.json")["n"] == 6
     assert "kl" in json.dumps(_json(root / "metrics/kl/r1.json")).lower()
-    summary = _json(root / "metrics/summary.json")
+    summary = _json(root / "reports/summary.json")
     assert summary and (root / "reports/ilr.html").stat().st_size > 1000
     gold = [json.loads(line) for line in (root / "data/gold/train.jsonl").read_text().splitlines()]
     assert all(g["id"].startswith("sql-train-") and "db" in g for g in gold)

@@ -145,6 +145,16 @@ def test_extract_sql():
     assert extract_sql("SELECT 1") is None and extract_sql("####   ") is None
 
 
+def test_has_final_answer_needs_a_query_after_a_final_line():
+    from ilr.tasks import SqlTask
+
+    task = SqlTask(name="sql", system_prompt="")
+    assert task.has_final_answer("plan\n#### SELECT 1")
+    assert task.has_final_answer("plan\n####\n```sql\nSELECT 1\n```")  # the query on the next line
+    assert not task.has_final_answer("SELECT 1") and not task.has_final_answer("plan\n####  ")
+    assert not task.has_final_answer("plan #### SELECT 1")  # '####' mid-line
+
+
 def test_params_accept_the_sql_task(tmp_path):
     import yaml
 

@@ -10,9 +10,9 @@ DPO = {"d1": DpoRoundParams("models/sft/r0"), "d2": DpoRoundParams("models/dpo/d
 
 def test_rows_per_arm_start_at_round_zero_with_kl():
     rows = build_summary_rows(
-        ROUNDS, DPO, r0_test={"accuracy": 0.4}, r0_labels={"label_accuracy": 0.45},
-        round_metrics={"r2": {"test_accuracy": 0.6, "label_accuracy": 0.7},
-                       "r1": {"test_accuracy": 0.5, "label_accuracy": 0.6}},
+        ROUNDS, DPO, label_metrics={"r0": {"label_accuracy": 0.45}, "r1": {"label_accuracy": 0.6},
+                                    "r2": {"label_accuracy": 0.7}},
+        test_metrics={"r0": {"accuracy": 0.4}, "r2": {"accuracy": 0.6}, "r1": {"accuracy": 0.5}},
         dpo_metrics={"d1": {"accuracy": 0.42}}, kl={"r1": {"kl": 1.5, "kl_se": 0.2}, "d1": {"kl": 0.3}})
     arms = split_arms(rows)
     assert [(r["round"], r["name"], r["test_accuracy"], r["kl"]) for r in arms["ilr"]] == [
@@ -31,6 +31,6 @@ def test_dpo_rounds_chain_through_their_policies():
 def test_a_round_without_an_evaluated_model_keeps_its_label_metrics():
     merged = merge_round_metrics({"r1": {"label_accuracy": 0.5, "n_replaced": 3},
                                   "r2": {"label_accuracy": 0.6}},
-                                 {"r1": {"test_accuracy": 0.4, "label_accuracy": 0.5}})
+                                 {"r1": {"accuracy": 0.4, "n": 200}})
     assert merged == {"r1": {"label_accuracy": 0.5, "n_replaced": 3, "test_accuracy": 0.4},
                       "r2": {"label_accuracy": 0.6}}

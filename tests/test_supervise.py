@@ -22,7 +22,8 @@ def test_noise_kind_labels_and_label_accuracy(splits):
     labels, report = supervise_labels(splits["train"], task=TASK, params=params)
     assert report["n_corrupted"] == 15
     metrics = measure_labels(labels, splits["train"], task=TASK)
-    assert metrics == {"n": 60, "label_accuracy": 0.75, "parseable": 1.0}
+    assert metrics == {"n": 60, "label_accuracy": 0.75, "has_final_answer": 1.0,
+                       "answer_extracted": 1.0}
 
 
 def test_file_kind_reads_human_demonstrations(tmp_path, splits):

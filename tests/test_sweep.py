@@ -25,7 +25,7 @@ def test_rows_carry_the_measured_accuracy_the_change_and_the_break_even():
     assert row["label_accuracy_change"] == pytest.approx(0.05)
     assert (row["flip_rate"], row["feedback_accuracy"], row["test_accuracy"]) == (0.2, 0.8, None)
     assert "unrelated" not in row
-    worse = build_sweep_row(0.5, round_name="r1", r0_label_accuracy=0.45, round_metrics={"test_accuracy": 0.3},
+    worse = build_sweep_row(0.5, round_name="r1", r0_label_accuracy=0.45, round_metrics={"accuracy": 0.3},
                             label_metrics={**labels, "label_accuracy": 0.40, "feedback_break_even": 0.7})
     assert worse["test_accuracy"] == 0.3
     line = build_break_even_rows([row, worse])
@@ -76,7 +76,7 @@ def test_dpo_rows_take_the_feedback_measured_on_their_own_pairs_and_change_no_la
     assert row["test_accuracy_change"] == pytest.approx(0.035)
     assert row["label_accuracy_change"] is None and "n_kept" not in row
     ilr = build_sweep_row(0.3, round_name="r1", label_metrics={"label_accuracy": 0.5}, r0_label_accuracy=0.45,
-                          round_metrics={"test_accuracy": 0.42}, r0_test_accuracy=0.435)
+                          round_metrics={"accuracy": 0.42}, r0_test_accuracy=0.435)
     assert ilr["test_accuracy_change"] == pytest.approx(-0.015)
     assert set(row) == set(ilr)  # one schema: both CSVs plot on the same axes
 

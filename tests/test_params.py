@@ -67,6 +67,10 @@ def _write(tmp_path, data) -> Path:
     ({"rounds": {"r1": {"prev": "r0", "alpha": 0.2}}}, r"unknown key\(s\) \['rounds.r1.alpha'\]"),
     ({"rounds": {"gold": {"prev": "r0"}}}, r"rounds.gold: a round name"),
     ({"rounds": ["r1", "r2"]}, r"rounds: expected a mapping of names to sections"),
+    ({"task": {"arith": {"stepz": 2}}}, r"unknown key\(s\) \['task.arith.stepz'\]; allowed under task.arith: "
+                                        r"\['steps', 'min_value', 'max_value', 'ops'\]"),
+    ({"task": {"arith": {"steps": "2"}}}, r"task.arith.steps: expected int, got '2'"),
+    ({"seed": "0", "task": {"name": "mnist"}}, r"^\S*params.yaml: seed: expected int, got '0' \(and 1 more problem"),
 ])
 def test_bad_params_name_the_key(tmp_path, data, message):
     with pytest.raises(ParamsError, match=message):

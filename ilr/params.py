@@ -1,7 +1,8 @@
 """One typed loader for ``params.yaml``: a pydantic model per section, unknown keys rejected.
 
-The models' field defaults are the only defaults. Training sections keep the libraries' own
-field names: ``sft.args`` are ``trl.SFTConfig`` fields and ``sft.lora`` are ``peft.LoraConfig``
+The models' field defaults are the only defaults, and they equal what ``params.yaml`` sets
+(tests/test_params.py compares the two). Training sections keep the libraries' own field
+names: ``sft.args`` are ``trl.SFTConfig`` fields and ``sft.lora`` are ``peft.LoraConfig``
 fields, kept as mappings and checked against the library's config class where they are built
 (``ilr.sft.check_fields``), so a section reads like an alignment-handbook recipe.
 """
@@ -81,7 +82,7 @@ class SftParams(Section):
 
 class GenerationParams(Section):
     batch_size: PositiveInt = 32
-    max_new_tokens: PositiveInt = 128
+    max_new_tokens: PositiveInt = 96
     do_sample: bool = False
     temperature: float = 1.0
     top_p: float = 1.0
@@ -119,7 +120,7 @@ class FeedbackModelParams(Section):
     """The comparison classifier: pairs from gold and supervisor checkpoints' outputs on half A."""
     # classifier (2-way, asked in both orders) | reward (RewardTrainer)
     head: Literal["classifier", "reward"] = "classifier"
-    n_pairs: PositiveInt = 160  # pairs sampled from every gold/right/wrong pair the outputs allow
+    n_pairs: PositiveInt = 200  # pairs sampled from every gold/right/wrong pair the outputs allow
     max_length: PositiveInt = 384
     heldout_share: Probability = 0.1  # share of the prompts held out for early stopping and metrics
     early_stopping_patience: int = 1  # epochs without a lower held-out loss before stopping
@@ -128,11 +129,11 @@ class FeedbackModelParams(Section):
 
 
 class OracleParams(Section):
-    flip_rate: Probability = 0.0
+    flip_rate: Probability = 0.2  # 0: the paper's oracle; 0.2: an 80%-accurate annotator
 
 
 class FeedbackParams(Section):
-    kind: Literal["classifier", "oracle", "file"] = "classifier"
+    kind: Literal["classifier", "oracle", "file"] = "oracle"
     batch_size: PositiveInt = 16
     n_check: PositiveInt = 100  # items where gold decides, for metrics/feedback.json
     oracle: OracleParams = Field(default_factory=OracleParams)

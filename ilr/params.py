@@ -192,9 +192,15 @@ class KlParams(Section):
 
 class QualityParams(Section):
     """The data-quality gate every label version passes (``ilr.quality``)."""
-    min_parseable: Probability = 0.9  # share with a final answer; below it is a warning
+    # share of labels with a strict `#### <answer>` final line; below it is a warning
+    min_has_final_answer: Probability = 0.9
     min_response_chars: PositiveInt = 1
     max_response_chars: PositiveInt = 4000
+
+    @property
+    def min_parseable(self) -> float:
+        """The old name, until ilr.quality reads ``min_has_final_answer`` (remove then)."""
+        return self.min_has_final_answer
 
 
 class EngineParams(Section):

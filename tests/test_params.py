@@ -108,6 +108,8 @@ def _write(tmp_path, data) -> Path:
     ({"task": {"arith": {"stepz": 2}}}, r"unknown key\(s\) \['task.arith.stepz'\]; allowed under task.arith: "
                                         r"\['steps', 'min_value', 'max_value', 'ops'\]"),
     ({"task": {"arith": {"steps": "2"}}}, r"task.arith.steps: expected int, got '2'"),
+    ({"quality": {"min_has_final_answer": 1.5}}, r"quality.min_has_final_answer: must be a probability"),
+    ({"quality": {"min_parseable": 0.9}}, r"unknown key\(s\) \['quality.min_parseable'\]"),
     ({"seed": "0", "task": {"name": "mnist"}}, r"^\S*params.yaml: seed: expected int, got '0' \(and 1 more problem"),
 ])
 def test_bad_params_name_the_key(tmp_path, data, message):

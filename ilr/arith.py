@@ -9,7 +9,10 @@ from __future__ import annotations
 import operator
 import random
 import re
-from dataclasses import dataclass, field
+
+from pydantic import Field, model_validator
+
+from ilr.params_section import Section
 
 OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 NAMES = ["Mia", "Liam", "Ava", "Noah", "Zoe", "Omar", "Lena", "Ravi", "Sofia", "Kenji",
@@ -28,15 +31,15 @@ _STEP_TEXT = {
 EQUATION = re.compile(r"(-?\d+)\s*([-+*])\s*(-?\d+)\s*=\s*(-?\d+)")
 
 
-@dataclass(frozen=True)
-class ArithSpec:
+class ArithSpec(Section):
     """Difficulty knobs (``task.arith`` in params)."""
     steps: int = 2
     min_value: int = 2
     max_value: int = 20
-    ops: list = field(default_factory=lambda: ["+", "-", "*"])
+    ops: list[str] = Field(default_factory=lambda: ["+", "-", "*"])
 
-    def __post_init__(self):
+    @model_validator(mode="after")
+    def _check(self):
         if self.steps < 1:
             raise ValueError(f"task.arith.steps must be >= 1, got {self.steps}")
         if not 0 <= self.min_value <= self.max_value:
@@ -45,6 +48,7 @@ class ArithSpec:
         bad = [op for op in self.ops if op not in OPS]
         if bad or not self.ops:
             raise ValueError(f"task.arith.ops: unknown {bad or 'empty list'}; allowed {list(OPS)}")
+        return self
 
 
 def generate_problem(rng: random.Random, spec: ArithSpec) -> dict:

@@ -77,7 +77,7 @@ def run_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParam
 
     tokenizer = load_tokenizer(base)
     model = load_causal_lm(base, dtype=torch.float32)
-    config = build_sft_config(dataclasses.replace(sft, args={**sft.args, **overrides}),
+    config = build_sft_config(sft.model_copy(update={"args": {**sft.args, **overrides}}),
                               output_dir=workdir, seed=seed, dtype=dtype)
     trainer = SFTTrainer(model=model, args=config, train_dataset=build_sft_dataset(task, records),
                          processing_class=tokenizer, peft_config=build_lora_config(sft),

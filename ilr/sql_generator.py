@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from dataclasses import dataclass, field
+
+from pydantic import Field, model_validator
+
+from ilr.params_section import Section
 
 LEVELS = ("select", "join", "group", "order")
 PEOPLE_NAMES = ["Ana", "Ben", "Chloe", "Dev", "Elif", "Farid", "Greta", "Hugo", "Ines", "Jonas",
@@ -59,14 +62,14 @@ DOMAINS = {
 }
 
 
-@dataclass(frozen=True)
-class SqlSpec:
+class SqlSpec(Section):
     """Knobs of the embedded generator (``task.sql.embedded`` in params)."""
-    domains: list = field(default_factory=lambda: list(DOMAINS))
-    levels: list = field(default_factory=lambda: list(LEVELS))
+    domains: list[str] = Field(default_factory=lambda: list(DOMAINS))
+    levels: list[str] = Field(default_factory=lambda: list(LEVELS))
     n_databases: int = 6  # per split; each a domain with its own seeded rows
 
-    def __post_init__(self):
+    @model_validator(mode="after")
+    def _check(self):
         bad = [d for d in self.domains if d not in DOMAINS]
         if bad or not self.domains:
             raise ValueError(f"task.sql.embedded.domains: unknown {bad or 'empty list'}; "
@@ -77,6 +80,7 @@ class SqlSpec:
                              f"allowed {list(LEVELS)}")
         if self.n_databases < 1:
             raise ValueError(f"task.sql.embedded.n_databases must be >= 1, got {self.n_databases}")
+        return self
 
 
 def make_database(rng: random.Random, domain: str, *, name: str) -> dict:

@@ -8,8 +8,8 @@ from ilr.tasks import task_from_params
 
 TASK = task_from_params(TaskParams())
 GOLD = generate_records(ArithSpec(), n=6, seed=0, split="train")
-ROUNDS = {"n1": RoundParams("r0", "naive"), "r2": RoundParams("r1", "feedback"),
-          "r1": RoundParams("r0", "feedback")}
+ROUNDS = {"n1": RoundParams(prev="r0", mode="naive"), "r2": RoundParams(prev="r1", mode="feedback"),
+          "r1": RoundParams(prev="r0", mode="feedback")}
 
 
 def _wrong(record, answer="999"):

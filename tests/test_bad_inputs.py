@@ -148,7 +148,8 @@ PARAMS = {  # params refused before any work, each naming the key and what is al
                             r"feedback.oracle.flip_rate: must be a probability in \[0, 1\]"),
     "negative sizes": ({"task": {"n_train": -5}}, r"task.n_train: must be > 0"),
     "seed as text": ({"seed": "zero"}, r"seed: expected int"),
-    "parseable share above one": ({"quality": {"min_parseable": 2}}, r"quality.min_parseable: must be a probability"),
+    "final-answer share above one": ({"quality": {"min_has_final_answer": 2}},
+                                     r"quality.min_has_final_answer: must be a probability"),
 }
 
 

@@ -1,5 +1,4 @@
 """SFT+DPO: pairs, the feedback's choice as chosen, and a real short DPO run on the embedded model."""
-import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -154,7 +153,7 @@ def test_kl_is_zero_against_itself_and_positive_after_dpo(dpo_run, embedded_mode
     assert moved["kl"] > 0.0
     with pytest.raises(ValueError, match="sample from the policy itself"):
         estimate_kl(policy, reference, tokenizer, conversations, seed=0,
-                    generation=dataclasses.replace(generation, temperature=0.7))
+                    generation=generation.model_copy(update={"temperature": 0.7}))
 
 
 def test_dpo_is_saved_in_a_dtype_that_keeps_its_small_steps(embedded_model):

@@ -179,6 +179,6 @@ def test_heldout_split_is_by_prompt(gold):
 
 def test_oracle_via_score_items(gold, noisy):
     items = build_check_items(noisy, gold, task=TASK, n=20, seed=0)
-    scores = score_items(items, params=FeedbackParams(kind="oracle", oracle=OracleParams(0.0)),
+    scores = score_items(items, params=FeedbackParams(kind="oracle", oracle=OracleParams(flip_rate=0.0)),
                          task=TASK, gold=gold, seed=0)
     assert measure_feedback(items, scores)["accuracy"] == 1.0

@@ -4,6 +4,8 @@ import pytest
 import yaml
 
 from ilr.params import Params, ParamsError, build_section, load_params
+from ilr.params_section import Section
+from ilr.profiles import apply_profile, load_profile
 from ilr.sft import build_lora_config, build_sft_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -14,6 +16,42 @@ PARAMS_FILES = sorted(REPO.glob("params*.yaml")) + sorted((REPO / "tests" / "dat
 def test_every_params_file_loads(path):
     params = load_params(path)
     assert isinstance(params, Params)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "profiles").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_profile_applied_to_params_yaml_loads(tmp_path, path):
+    merged = apply_profile(yaml.safe_load((REPO / "params.yaml").read_text()), load_profile(path))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(merged, sort_keys=False))
+    assert isinstance(load_params(tmp_path / "params.yaml"), Params)
+
+
+def _drift(written: dict, default: Section, where: str = "") -> list[str]:
+    """The keys params.yaml sets to something other than the models' default. Free-form
+    mappings with no default of their own (library config fields under `args`/`lora`, which
+    the library defaults; the named `rounds`/`dpo_rounds`) are the file's alone."""
+    found = []
+    for key, value in written.items():
+        dotted, current = f"{where}{key}", getattr(default, key)
+        if isinstance(current, Section):
+            found += _drift(value or {}, current, f"{dotted}.")
+        elif not (current == {} and isinstance(value, dict)) and value != current:
+            found.append(f"{dotted}: params.yaml {value!r}, default {current!r}")
+    return found
+
+
+def test_the_models_defaults_are_what_params_yaml_sets():
+    """One source of defaults: every key params.yaml sets equals the model's default, so a
+    value the YAML reads differently from how it looks (an unquoted ` #` starts a comment)
+    or a default changed on one side only fails here."""
+    written = yaml.safe_load((REPO / "params.yaml").read_text())
+    assert _drift(written, Params()) == []
+
+
+def test_the_drift_check_catches_a_yaml_comment_in_a_value():
+    written = yaml.safe_load("task:\n  system_prompt: Solve it, then answer after ####.\n")
+    assert _drift(written, Params()) == [
+        "task.system_prompt: params.yaml 'Solve it, then answer after', default "
+        "'Solve the problem step by step, then give the final answer after ####.'"]
 
 
 def test_params_yaml_builds_sft_and_lora_configs(tmp_path):
@@ -67,6 +105,12 @@ def _write(tmp_path, data) -> Path:
     ({"rounds": {"r1": {"prev": "r0", "alpha": 0.2}}}, r"unknown key\(s\) \['rounds.r1.alpha'\]"),
     ({"rounds": {"gold": {"prev": "r0"}}}, r"rounds.gold: a round name"),
     ({"rounds": ["r1", "r2"]}, r"rounds: expected a mapping of names to sections"),
+    ({"task": {"arith": {"stepz": 2}}}, r"unknown key\(s\) \['task.arith.stepz'\]; allowed under task.arith: "
+                                        r"\['steps', 'min_value', 'max_value', 'ops'\]"),
+    ({"task": {"arith": {"steps": "2"}}}, r"task.arith.steps: expected int, got '2'"),
+    ({"quality": {"min_has_final_answer": 1.5}}, r"quality.min_has_final_answer: must be a probability"),
+    ({"quality": {"min_parseable": 0.9}}, r"unknown key\(s\) \['quality.min_parseable'\]"),
+    ({"seed": "0", "task": {"name": "mnist"}}, r"^\S*params.yaml: seed: expected int, got '0' \(and 1 more problem"),
 ])
 def test_bad_params_name_the_key(tmp_path, data, message):
     with pytest.raises(ParamsError, match=message):

@@ -48,7 +48,8 @@ def test_round_zero_is_listed_once_per_arm_and_missing_values_are_dashes(tmp_pat
 
     write_json(tmp_path / "metrics/rounds/r0.json", {"accuracy": 0.4})
     write_json(tmp_path / "metrics/labels/r0.json", {"label_accuracy": 0.5})
-    params = Params(rounds={"n1": RoundParams("r0", "naive"), "m1": RoundParams("r0", "naive_reference")})
+    params = Params(rounds={"n1": RoundParams(prev="r0", mode="naive"),
+                            "m1": RoundParams(prev="r0", mode="naive_reference")})
     run = collect_run(params, task=task_from_params(params.task), root=tmp_path,
                       summary_rows=[{"arm": "dpo", "name": "d1", "label_accuracy": None}])
     assert [(r["version"], r["arm"]) for r in run["rounds"]] == [("r0", "ilr"), ("r0", "naive")]

@@ -1,5 +1,4 @@
 """The sql task: the seeded generator, execution grading, the difference filter, BIRD files."""
-import dataclasses
 import json
 import logging
 import sqlite3
@@ -114,8 +113,7 @@ def test_a_refused_query_is_wrong_with_a_note_and_logged(splits, caplog):
     response = {"text": "#### ATTACH DATABASE '/tmp/x.db' AS x", "n_tokens": 9}
     runaway = {"text": "#### WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
                        "SELECT count(*) FROM c", "n_tokens": 30}
-    fast = dataclasses.replace(TASK_PARAMS, sql=SqlParams(
-        sandbox=dataclasses.replace(SqlParams().sandbox, timeout_s=0.2)))
+    fast = TASK_PARAMS.model_copy(update={"sql": SqlParams(sandbox={"timeout_s": 0.2})})
     with caplog.at_level(logging.WARNING, logger="ilr.sql"):
         predictions, metrics = score_predictions(task_from_params(fast), [r, r, r],
                                                  [response, runaway,
@@ -210,12 +208,12 @@ def test_bad_bird_files_are_one_clear_error(tmp_path):
     (tmp_path / "train.json").write_text(json.dumps([{"question": "q", "db_id": "x"}]))
     bird = BirdParams(train=str(tmp_path / "train.json"), train_databases=str(tmp_path),
                       test=str(tmp_path / "dev.json"), test_databases=str(tmp_path))
-    params = TaskParams(name="sql", n_train=1, n_supervisor=0,
+    params = TaskParams(name="sql", n_train=1, n_supervisor=1,
                         sql=SqlParams(source="bird", bird=bird))
     with pytest.raises(DataFileError, match=r"entry 0: missing or non-text \['SQL'\]"):
         load_gold_records(params, seed=0)
     with pytest.raises(ValueError, match="task.sql.bird.train"):
-        load_gold_records(dataclasses.replace(params, sql=SqlParams(source="bird")), seed=0)
+        load_gold_records(params.model_copy(update={"sql": SqlParams(source="bird")}), seed=0)
 
 
 def test_the_sql_profile_gives_valid_params(tmp_path):

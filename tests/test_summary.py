@@ -3,9 +3,9 @@ import pytest
 from ilr.params import DpoRoundParams, RoundParams
 from ilr.summary import build_summary_rows, dpo_depth, merge_round_metrics, split_arms
 
-ROUNDS = {"r1": RoundParams("r0", "feedback"), "r2": RoundParams("r1", "feedback"),
-          "n1": RoundParams("r0", "naive")}
-DPO = {"d1": DpoRoundParams("models/sft/r0"), "d2": DpoRoundParams("models/dpo/d1")}
+ROUNDS = {"r1": RoundParams(prev="r0", mode="feedback"),
+          "r2": RoundParams(prev="r1", mode="feedback"), "n1": RoundParams(prev="r0", mode="naive")}
+DPO = {"d1": DpoRoundParams(policy="models/sft/r0"), "d2": DpoRoundParams(policy="models/dpo/d1")}
 
 
 def test_rows_per_arm_start_at_round_zero_with_kl():
@@ -25,7 +25,7 @@ def test_rows_per_arm_start_at_round_zero_with_kl():
 def test_dpo_rounds_chain_through_their_policies():
     assert dpo_depth(DPO, "d1") == 1 and dpo_depth(DPO, "d2") == 2
     with pytest.raises(ValueError, match="form a loop"):
-        dpo_depth({"d1": DpoRoundParams("models/dpo/d1")}, "d1")
+        dpo_depth({"d1": DpoRoundParams(policy="models/dpo/d1")}, "d1")
 
 
 def test_a_round_without_an_evaluated_model_keeps_its_label_metrics():

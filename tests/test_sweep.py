@@ -49,11 +49,11 @@ def test_run_sweep_refuses_a_round_that_asks_no_feedback(tmp_path):
     from ilr.params import Params, RoundParams
     from ilr.sweep import run_sweep
 
-    params = Params(rounds={"n1": RoundParams("r0", "naive")})
+    params = Params(rounds={"n1": RoundParams(prev="r0", mode="naive")})
     with pytest.raises(ValueError, match="not an ILR"):
         run_sweep(params, flip_rates=[0.1], round_name="n1", dpo_round=None, labels_only=True,
                   out=tmp_path)
-    params = Params(rounds={"r1": RoundParams("r0", "feedback")})
+    params = Params(rounds={"r1": RoundParams(prev="r0", mode="feedback")})
     with pytest.raises(ValueError, match="--dpo-round d9: not in dpo_rounds"):
         run_sweep(params, flip_rates=[0.1], round_name="r1", dpo_round="d9", labels_only=False,
                   out=tmp_path)

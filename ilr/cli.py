@@ -8,6 +8,7 @@
     ilr quick                            the whole pipeline at tiny sizes, then the report
     ilr sweep                            label accuracy against feedback accuracy, by flip rate
     ilr comment --base main              a CI run's pull-request comment (metrics, params, labels)
+    ilr compare --run s0=../s0 --run ...  seed runs side by side: paired tests, the paper's claims
 
 Paths default to the layout of dvc.yaml; run it from the repository root.
 """
@@ -303,6 +304,28 @@ def sweep(ctx, flip_rates, round_name, dpo_round, labels_only, out):
     except (ValueError, RuntimeError) as e:
         _fail(e)
     _emit(rows, "table")
+
+
+@main.command(help="Seed runs side by side (each a folder laid out as `dvc repro` leaves it): "
+                   "accuracy by arm and round over seeds with bootstrap intervals, paired exact "
+                   "McNemar tests (stratified by seed), Holm-adjusted secondary tests and the "
+                   "paper's claims marked reproduced / not reproduced / inconclusive. Reads "
+                   "files only: no compute. See ilr/compare.py for the tests and the claim rule.")
+@click.option("--run", "runs", multiple=True, required=True, metavar="NAME=PATH",
+              help="a seed run's folder, named; repeat for each seed")
+@click.option("--out", default="metrics/compare.json", show_default=True)
+@click.option("--n-boot", default=10_000, show_default=True, help="bootstrap resamples")
+@click.option("--seed", default=0, show_default=True, help="seed of the bootstrap")
+@click.option("--alpha", default=0.05, show_default=True, help="significance level")
+def compare(runs, out, n_boot, seed, alpha):
+    from ilr.compare import claim_rows, parse_runs, run_compare
+
+    try:
+        result = run_compare(parse_runs(runs), out=out, n_boot=n_boot, seed=seed, alpha=alpha)
+    except ValueError as e:  # DataFileError and ParamsError are ValueErrors
+        _fail(e)
+    _emit(claim_rows(result), "table")
+    click.echo(f"wrote {out}")
 
 
 main.add_command(comment)

@@ -1,0 +1,210 @@
+"""`ilr compare` on synthetic seed runs with planted effects, written to tmp_path."""
+import json
+import random
+
+import pytest
+from click.testing import CliRunner
+from scipy.stats import binomtest, fisher_exact
+
+from ilr.cli import main as cli
+from ilr.compare import compare_runs, load_run, parse_runs, run_compare
+from ilr.io import DataFileError, write_json, write_jsonl
+from ilr.paired_stats import bootstrap_ci, holm, stratified_mcnemar
+
+PARAMS = """rounds:
+  r1: {prev: r0, mode: feedback}
+  n1: {prev: r0, mode: naive}
+dpo_rounds:
+  d1: {policy: models/sft/r0}
+"""
+N_TEST, N_TRAIN = 500, 200
+# share of test problems right, per model; labels: r0 wrong on 80 of 200, r1 fixes 20 of those,
+# n1 fixes 5 and breaks 20
+TEST = {"r0": 0.55, "r1": 0.60, "n1": 0.50, "d1": 0.50, "supervisor": 0.40, "base": 0.1,
+        "gold": 0.7}
+FIXED = {"r1": (20, 0), "n1": (5, 20)}
+
+
+def planted(share: float, n: int, rng: random.Random) -> list[bool]:
+    """Exactly ``share`` of ``n`` outcomes right, in a random order."""
+    right = round(share * n)
+    out = [True] * right + [False] * (n - right)
+    rng.shuffle(out)
+    return out
+
+
+def write_run(root, seed: int, *, test=None, fixed=None, same_as: dict | None = None):
+    """A run folder as `dvc repro` leaves it; ``same_as`` {a: b} gives model a b's outcomes."""
+    test, fixed, rng = {**TEST, **(test or {})}, {**FIXED, **(fixed or {})}, random.Random(seed)
+    root.mkdir(parents=True)
+    (root / "params.yaml").write_text(PARAMS)
+    outcomes = {name: planted(share, N_TEST, rng) for name, share in test.items()}
+    for a, b in (same_as or {}).items():
+        outcomes[a] = outcomes[b]
+    for name, correct in outcomes.items():
+        write_jsonl(root / f"data/predictions/{name}.jsonl", [
+            {"id": f"t{i:04d}", "correct": c, "answer": "1", "gold_answer": "1"}
+            for i, c in enumerate(correct)])
+    gold = [{"id": f"g{i:04d}", "prompt": "q", "response": f"#### {i}", "answer": str(i)}
+            for i in range(N_TRAIN)]
+    write_jsonl(root / "data/gold/train.jsonl", gold)
+    r0 = planted(0.6, N_TRAIN, rng)
+    wrong, right = [i for i, c in enumerate(r0) if not c], [i for i, c in enumerate(r0) if c]
+    labels = {"r0": r0}
+    for name, (n_fixed, n_broken) in fixed.items():
+        labels[name] = list(r0)
+        for i in rng.sample(wrong, n_fixed):
+            labels[name][i] = True
+        for i in rng.sample(right, n_broken):
+            labels[name][i] = False
+        write_json(root / f"metrics/labels/{name}.json", {
+            "label_accuracy": sum(labels[name]) / N_TRAIN, "n_fixed": n_fixed,
+            "n_broken": n_broken})
+    write_json(root / "metrics/labels/r0.json", {"label_accuracy": sum(r0) / N_TRAIN})
+    for name, correct in labels.items():
+        write_jsonl(root / f"data/labels/{name}.jsonl", [
+            {"id": g["id"], "prompt": "q", "response": f"#### {i if c else i + 1}"}
+            for i, (g, c) in enumerate(zip(gold, correct))])
+    write_json(root / "metrics/kl/r1.json", {"kl": 1.0 + seed, "kl_se": 0.1})
+    return root
+
+
+def runs(tmp_path, n_seeds=3, **kwargs) -> dict:
+    return {f"seed{s}": write_run(tmp_path / f"seed{s}", s, **kwargs) for s in range(n_seeds)}
+
+
+def compare(paths: dict, **options):
+    return compare_runs({s: load_run(p) for s, p in paths.items()}, n_boot=2000, **options)
+
+
+def test_planted_effects_are_reproduced(tmp_path):
+    result = compare(runs(tmp_path))
+    claims = result["claims"]
+    assert claims["ilr_beats_dpo"]["status"] == "reproduced"
+    assert claims["ilr_beats_dpo"]["p"] < 0.001
+    assert claims["ilr_beats_dpo"]["comparison"] == result["settings"]["primary"] == "test/r1_vs_d1"
+    primary = result["comparisons"]["test"]["r1_vs_d1"]
+    assert primary["role"] == "primary" and primary["p_adjusted"] == primary["p"]
+    assert primary["diff"] == pytest.approx(0.10)
+    assert primary["diff_ci"][0] < 0.10 < primary["diff_ci"][1]
+    for key in ("sft_beats_supervisor", "ilr_raises_label_accuracy", "naive_degrades_labels",
+                "dpo_not_above_sft"):
+        assert claims[key]["status"] == "reproduced", (key, claims[key])
+    r1 = result["versions"]["r1"]
+    assert (r1["arm"], r1["round"], r1["seeds"]) == ("ilr", 1, ["seed0", "seed1", "seed2"])
+    assert r1["test_accuracy"]["mean"] == pytest.approx(0.6) and r1["test_accuracy"]["sd"] == 0
+    assert r1["label_accuracy"]["mean"] == pytest.approx(0.7)
+    assert r1["kl"] == {"mean": 2.0, "sd": 1.0,
+                        "per_seed": {"seed0": 1.0, "seed1": 2.0, "seed2": 3.0}}
+    assert result["versions"]["d1"]["label_accuracy"] is None
+    sign = result["rounds"]["sign_test"]["r1"]
+    assert (sign["n_fixed"], sign["n_broken"]) == (60, 0)
+    assert sign["p"] == pytest.approx(binomtest(60, 60, 0.5).pvalue)
+    fisher = result["rounds"]["fisher"]["r1_vs_n1"]
+    assert fisher["p"] == pytest.approx(fisher_exact([[60, 0], [15, 60]])[1])
+    assert fisher["odds_ratio"] is None  # infinite: no ILR label broken
+
+
+def test_identical_arms_are_inconclusive_with_p_one(tmp_path):
+    result = compare(runs(tmp_path, same_as={"d1": "r1"}))
+    claim = result["claims"]["ilr_beats_dpo"]
+    assert claim["status"] == "inconclusive" and claim["p"] == 1.0 and claim["diff"] == 0
+    assert result["comparisons"]["test"]["r1_vs_d1"]["a_only"] == 0
+
+
+def test_opposite_direction_is_not_reproduced(tmp_path):
+    result = compare(runs(tmp_path, test={"r1": 0.45, "d1": 0.65}))
+    assert result["claims"]["ilr_beats_dpo"]["status"] == "not reproduced"
+    assert result["claims"]["dpo_not_above_sft"]["status"] == "not reproduced"
+    result = compare(runs(tmp_path / "b", fixed={"r1": (0, 30), "n1": (30, 0)}))
+    assert result["claims"]["ilr_raises_label_accuracy"]["status"] == "not reproduced"
+    assert result["claims"]["naive_degrades_labels"]["status"] == "not reproduced"
+
+
+def test_holm_against_a_hand_computed_family():
+    # sorted 0.005, 0.01, 0.03, 0.04 (m = 4): x4 = 0.02, x3 = 0.03, x2 = 0.06, x1 = 0.04 -> 0.06
+    adjusted = holm({"a": 0.01, "b": 0.04, "c": 0.03, "d": 0.005, "e": None})
+    assert adjusted == pytest.approx({"a": 0.03, "b": 0.06, "c": 0.06, "d": 0.02, "e": None})
+    assert holm({"a": 0.6, "b": 0.9}) == {"a": 1.0, "b": 1.0}  # capped at 1
+
+
+def test_secondary_comparisons_are_holm_adjusted_in_one_family(tmp_path):
+    result = compare(runs(tmp_path))
+    family = [e for group in (result["comparisons"]["test"], result["comparisons"]["labels"],
+                              result["rounds"]["sign_test"], result["rounds"]["fisher"])
+              for e in group.values() if e.get("role") != "primary"]
+    assert len(family) == 8  # r1, d1 vs r0; r0 vs supervisor; labels r1, n1; sign r1, n1; fisher
+    assert [e["p_adjusted"] for e in family] == pytest.approx(
+        list(holm(dict(enumerate(e["p"] for e in family))).values()))
+
+
+def test_stratified_mcnemar_pools_discordant_pairs():
+    pooled = stratified_mcnemar([{"n": 50, "a_only": 5, "b_only": 1},
+                                 {"n": 50, "a_only": 3, "b_only": 0},
+                                 {"n": 50, "a_only": 2, "b_only": 4}])
+    # 10 of 15 discordant pairs: P(X >= 10) = (3003+1365+455+105+15+1) / 2^15, doubled
+    assert (pooled["n"], pooled["a_only"], pooled["b_only"]) == (150, 10, 5)
+    assert pooled["p"] == pytest.approx(2 * 4944 / 2 ** 15)
+
+
+def test_mismatched_test_ids_are_refused_naming_both_files(tmp_path):
+    paths = runs(tmp_path, n_seeds=2)
+    d1 = paths["seed1"] / "data/predictions/d1.jsonl"
+    write_jsonl(d1, [{"id": f"other{i}", "correct": True} for i in range(N_TEST)])
+    with pytest.raises(DataFileError, match=r"run seed1: .*r1\.jsonl and .*d1\.jsonl hold "
+                                            r"different ids"):
+        compare(paths)
+
+
+def test_bootstrap_is_deterministic_for_a_seed(tmp_path):
+    groups = [[1, 0, 1, 1, 0] * 20, [0, 1, 1] * 30]
+    assert bootstrap_ci(groups, n_boot=1000, seed=3, key="x") == bootstrap_ci(
+        groups, n_boot=1000, seed=3, key="x")
+    assert bootstrap_ci(groups, n_boot=1000, seed=4, key="x") != bootstrap_ci(
+        groups, n_boot=1000, seed=3, key="x")
+    paths = runs(tmp_path, n_seeds=2)
+    assert compare(paths, seed=7) == compare(paths, seed=7)
+
+
+def test_one_seed_has_no_sd_and_a_missing_arm_makes_its_claim_inconclusive(tmp_path):
+    paths = runs(tmp_path, n_seeds=1)
+    (paths["seed0"] / "data/predictions/supervisor.jsonl").unlink()
+    result = compare(paths)
+    assert result["versions"]["r1"]["test_accuracy"]["sd"] is None
+    claim = result["claims"]["sft_beats_supervisor"]
+    assert claim["status"] == "inconclusive" and claim["p"] is None and claim["reason"]
+
+
+def test_cli_writes_compare_json_without_nan(tmp_path):
+    paths = runs(tmp_path, n_seeds=2)
+    out = tmp_path / "metrics/compare.json"
+    args = ["compare", *[a for s, p in paths.items() for a in ("--run", f"{s}={p}")],
+            "--out", str(out), "--n-boot", "500"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "ilr_beats_dpo" in result.output and "reproduced" in result.output
+    text = out.read_text()
+    assert "NaN" not in text and "Infinity" not in text and '"None"' not in text
+    data = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in compare.json"))
+    assert set(data) == {"seeds", "runs", "settings", "versions", "comparisons", "rounds", "claims"}
+    bad = CliRunner().invoke(cli, ["compare", "--run", f"seed0{paths['seed0']}", "--out", str(out)])
+    assert bad.exit_code == 1 and "NAME=PATH" in bad.output
+
+
+def test_run_compare_and_parse_runs_refuse_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="given twice"):
+        parse_runs([f"a={tmp_path}", f"a={tmp_path}"])
+    with pytest.raises(ValueError, match="not a folder"):
+        parse_runs([f"a={tmp_path / 'none'}"])
+    with pytest.raises(ValueError, match="params file not found"):
+        run_compare({"a": tmp_path}, out=tmp_path / "c.json")
+
+
+def test_stage_script_writes_the_same_file(tmp_path):
+    from stages.compare import main
+
+    paths = runs(tmp_path, n_seeds=2)
+    out = tmp_path / "compare.json"
+    main([a for s, p in paths.items() for a in ("--run", f"{s}={p}")] +
+         ["--out", str(out), "--n-boot", "500"])
+    assert json.loads(out.read_text())["claims"]["ilr_beats_dpo"]["status"] == "reproduced"

@@ -64,9 +64,10 @@ def build_sft_dataset(task: Task, records: list[dict]):
          "completion": [{"role": "assistant", "content": r["response"]}]} for r in records])
 
 
-def run_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParams,
-                    workdir: str, seed: int, dtype: str = "float32", **overrides):
-    """Train with ``SFTTrainer`` in ``workdir``; returns ``(trainer, tokenizer, train_output)``.
+def build_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParams,
+                      workdir: str, seed: int, dtype: str = "float32", **overrides):
+    """``(trainer, tokenizer)``: an ``SFTTrainer`` on ``records`` in ``workdir``, not yet trained
+    (the training stages' path, also what bench/train_throughput.py and tests/test_sft.py use).
 
     ``overrides`` are SFTConfig fields set by the caller (checkpointing, for the supervisor).
     """
@@ -78,6 +79,17 @@ def run_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParam
                               output_dir=workdir, seed=seed, dtype=dtype)
     trainer = SFTTrainer(model=model, args=config, train_dataset=build_sft_dataset(task, records),
                          processing_class=tokenizer, peft_config=build_lora_config(sft))
+    return trainer, tokenizer
+
+
+def run_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParams,
+                    workdir: str, seed: int, dtype: str = "float32", **overrides):
+    """Train with ``SFTTrainer`` in ``workdir``; returns ``(trainer, tokenizer, train_output)``.
+
+    ``overrides`` are SFTConfig fields set by the caller (checkpointing, for the supervisor).
+    """
+    trainer, tokenizer = build_sft_trainer(base, records, task=task, sft=sft, workdir=workdir,
+                                           seed=seed, dtype=dtype, **overrides)
     return trainer, tokenizer, trainer.train()
 
 

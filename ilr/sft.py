@@ -14,6 +14,7 @@ import torch
 from ilr.checkpoints import load_causal_lm, resolve_dtype, load_tokenizer, save_causal_lm
 from ilr.io import atomic_path
 from ilr.params import ParamsError, SftParams
+from ilr.phases import phase
 from ilr.tasks import Task
 
 
@@ -103,7 +104,7 @@ def train_sft(base: str, records: list[dict], *, task: Task, sft: SftParams, out
         trainer, tokenizer, result = run_sft_trainer(base, records, task=task, sft=sft,
                                                      workdir=workdir, seed=seed, dtype=dtype)
     if sft.use_lora:
-        with atomic_path(out) as tmp:
+        with phase("save"), atomic_path(out) as tmp:
             trainer.model.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
     else:

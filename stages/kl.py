@@ -11,6 +11,7 @@ from ilr.errors import run_stage
 from ilr.io import read_records, write_json
 from ilr.kl import estimate_kl
 from ilr.params import load_params
+from ilr.phases import phase
 from ilr.tasks import task_from_params
 
 
@@ -26,12 +27,14 @@ def main(argv=None):
     task = task_from_params(params.task)
     records = read_records(args.test, required=("id", "prompt"))[:params.kl.n_prompts]
     dtype = inference_dtype(params.model.dtype)
-    metrics = estimate_kl(load_causal_lm(args.policy, dtype=dtype),
-                          load_causal_lm(args.reference, dtype=dtype),
-                          load_tokenizer(args.policy),
-                          [task.render_messages(r["prompt"]) for r in records],
-                          generation=params.kl.generation, seed=params.seed)
-    write_json(args.metrics, metrics)
+    with phase("compute"):
+        metrics = estimate_kl(load_causal_lm(args.policy, dtype=dtype),
+                              load_causal_lm(args.reference, dtype=dtype),
+                              load_tokenizer(args.policy),
+                              [task.render_messages(r["prompt"]) for r in records],
+                              generation=params.kl.generation, seed=params.seed)
+    with phase("save"):
+        write_json(args.metrics, metrics)
     print(json.dumps(metrics))
 
 

@@ -12,8 +12,8 @@ quick`). The stages the targets need are listed in order by `dvc repro --dry --f
 one at a time, `dvc repro --single-item --force --no-commit <stage>`, each with
 ILR_PHASES_FILE and ILR_PHASES_STAGE set, so that ilr/phases.py records its phases:
 
-- startup: the stage process's start (psutil create_time) to its first phase: Python, module-
-  level imports, params and inputs read;
+- startup: the stage process's start (its start tick in /proc/self/stat) to its first phase:
+  Python, module-level imports, params and inputs read;
 - load / compute / save: model and tokenizer loads (lazy transformers/trl imports land in the
   first phase that needs them, usually load), the stage's work, model and output writes;
 - other: the rest of the process's life (argument parsing, small reads outside the phases);

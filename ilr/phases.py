@@ -4,8 +4,8 @@ bench/pipeline_stages.py sets it); otherwise ``phase`` only yields.
 
 Each record is one JSON line appended to that file, ``{"stage", "phase", "seconds"}``:
 
-- ``startup``: from the process's start (``psutil.Process().create_time()``, the kernel's
-  clock, so Python's own start and every module-level import are in it) to the first phase;
+- ``startup``: from the process's start (the kernel's start tick, /proc/self/stat, so Python's
+  own start and every module-level import are in it) to the first phase;
 - ``load`` / ``compute`` / ``save``: exclusive times: a phase inside another (a model load inside
   a training function wrapped as compute) is taken out of the outer one, so they add up;
 - ``total``: process start to exit (at exit); what the others leave is argument parsing,
@@ -29,11 +29,20 @@ _started = False
 
 
 def _process_start() -> float:
+    """The wall-clock time this process started: on Linux its start tick in /proc/self/stat
+    against /proc/uptime (10 ms resolution; psutil's create_time adds the boot time, which
+    /proc/stat rounds to the second), else psutil, else this module's import."""
+    try:
+        ticks = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19])
+        uptime = float(open("/proc/uptime").read().split()[0])
+        return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import psutil
 
         return psutil.Process().create_time()
-    except Exception:  # no psutil: this module's import time, later than the true start
+    except Exception:  # noqa: BLE001 - no psutil: the import time, later than the true start
         return _IMPORTED
 
 

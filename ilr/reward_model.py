@@ -18,6 +18,7 @@ from ilr.checkpoints import inference_dtype
 from ilr.curves import curve_callbacks
 from ilr.feedback_model import build_training_args, save_comparison_model
 from ilr.params import FeedbackModelParams
+from ilr.phases import phase
 
 PROMPT = "Question: {question}\n\nAnswer: "
 
@@ -38,10 +39,11 @@ def train_reward_model(base: str, train: list[dict], heldout: list[dict], *,
     from trl import RewardConfig, RewardTrainer
 
     torch.manual_seed(seed)  # the new reward head is initialised at random
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1,
-                                                               dtype=torch.float32)
+    with phase("load"):
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
+        model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1,
+                                                                   dtype=torch.float32)
     model.config.pad_token_id = tokenizer.pad_token_id
     with tempfile.TemporaryDirectory(prefix="reward-") as workdir:
         args = build_training_args(params, output_dir=workdir, seed=seed, dtype=dtype,
@@ -91,6 +93,8 @@ def load_reward_scorer(path: str, *, batch_size: int = 16, max_length: int = 512
     """:func:`reward_scorer_from` a saved reward model, loaded in ``model.dtype``."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForSequenceClassification.from_pretrained(path, dtype=inference_dtype(dtype, source=path))
+    with phase("load"):
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            path, dtype=inference_dtype(dtype, source=path))
     return reward_scorer_from(model, tokenizer, batch_size=batch_size, max_length=max_length)

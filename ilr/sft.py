@@ -15,6 +15,7 @@ from ilr.checkpoints import load_causal_lm, resolve_dtype, load_tokenizer, save_
 from ilr.curves import curve_callbacks
 from ilr.io import atomic_path
 from ilr.params import ParamsError, SftParams
+from ilr.phases import phase
 from ilr.tasks import Task
 
 
@@ -65,10 +66,11 @@ def build_sft_dataset(task: Task, records: list[dict]):
          "completion": [{"role": "assistant", "content": r["response"]}]} for r in records])
 
 
-def run_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParams,
-                    workdir: str, seed: int, dtype: str = "float32", curves: str | None = None,
-                    **overrides):
-    """Train with ``SFTTrainer`` in ``workdir``; returns ``(trainer, tokenizer, train_output)``.
+def build_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParams,
+                      workdir: str, seed: int, dtype: str = "float32", curves: str | None = None,
+                      **overrides):
+    """``(trainer, tokenizer)``: an ``SFTTrainer`` on ``records`` in ``workdir``, not yet trained
+    (the training stages' path, also what bench/train_throughput.py and tests/test_sft.py use).
 
     ``overrides`` are SFTConfig fields set by the caller (checkpointing, for the supervisor);
     ``curves`` a folder for the loss curve (``ilr.curves``).
@@ -82,6 +84,19 @@ def run_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParam
     trainer = SFTTrainer(model=model, args=config, train_dataset=build_sft_dataset(task, records),
                          processing_class=tokenizer, peft_config=build_lora_config(sft),
                          callbacks=curve_callbacks(curves))
+    return trainer, tokenizer
+
+
+def run_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParams,
+                    workdir: str, seed: int, dtype: str = "float32", curves: str | None = None,
+                    **overrides):
+    """Train with ``SFTTrainer`` in ``workdir``; returns ``(trainer, tokenizer, train_output)``.
+
+    ``overrides`` are SFTConfig fields set by the caller (checkpointing, for the supervisor);
+    ``curves`` a folder for the loss curve (``ilr.curves``).
+    """
+    trainer, tokenizer = build_sft_trainer(base, records, task=task, sft=sft, workdir=workdir,
+                                           seed=seed, dtype=dtype, curves=curves, **overrides)
     return trainer, tokenizer, trainer.train()
 
 
@@ -97,7 +112,7 @@ def train_sft(base: str, records: list[dict], *, task: Task, sft: SftParams, out
                                                      workdir=workdir, seed=seed, dtype=dtype,
                                                      curves=curves)
     if sft.use_lora:
-        with atomic_path(out) as tmp:
+        with phase("save"), atomic_path(out) as tmp:
             trainer.model.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
     else:

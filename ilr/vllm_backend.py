@@ -19,6 +19,7 @@ import random
 from pathlib import Path
 
 from ilr.params import GenerationParams
+from ilr.phases import phase
 
 TRANSFORMERS_TOP_K = 50  # what model.generate samples with when no generation config sets top_k
 LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)  # the max_lora_rank values vLLM accepts
@@ -125,7 +126,8 @@ def generate_vllm(path: str, tokenizer, conversations: list[list[dict]], *,
                                       stop_token_ids=[eos])
                 for (_, count), s in zip(runs, request_seeds(seed, len(runs)))]
     lora = LoRARequest("adapter", 1, str(Path(path).resolve())) if adapter else None
-    llm = vllm.LLM(**engine_kwargs(path, dtype=dtype, seed=seed))
+    with phase("load"):  # the engine start: weights, compile, KV cache
+        llm = vllm.LLM(**engine_kwargs(path, dtype=dtype, seed=seed))
     try:
         outputs = llm.generate([{"prompt_token_ids": token_ids[first]} for first, _ in runs],
                                requests, lora_request=lora, use_tqdm=True)

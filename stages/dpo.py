@@ -10,6 +10,7 @@ from ilr.dpo import train_dpo
 from ilr.errors import run_stage
 from ilr.io import read_jsonl
 from ilr.params import load_params
+from ilr.phases import phase
 from ilr.tasks import task_from_params
 
 
@@ -24,9 +25,10 @@ def main(argv=None):
     params = load_params(args.params)
     pairs = read_jsonl(args.pairs, required=("id", "prompt", "chosen", "rejected"),
                        allow_empty=True)
-    log = train_dpo(args.policy, pairs, task=task_from_params(params.task), dpo=params.dpo,
-                    out=args.out, seed=params.seed, save_dtype=params.dpo.save_dtype,
-                    dtype=params.model.dtype, curves=args.curves)
+    with phase("compute"):
+        log = train_dpo(args.policy, pairs, task=task_from_params(params.task), dpo=params.dpo,
+                        out=args.out, seed=params.seed, save_dtype=params.dpo.save_dtype,
+                        dtype=params.model.dtype, curves=args.curves)
     print(json.dumps(log))
 
 

@@ -11,6 +11,7 @@ from ilr.dpo import build_sample_records, sample_policy
 from ilr.errors import run_stage
 from ilr.io import read_records, write_jsonl
 from ilr.params import load_params
+from ilr.phases import phase
 from ilr.tasks import task_from_params
 
 
@@ -25,11 +26,13 @@ def main(argv=None):
     task = task_from_params(params.task)
     gold = read_records(args.gold, required=("id", "prompt", "response"))
     check_model_source(args.policy)  # weights first: the engine loads them later
-    samples = sample_policy(args.policy, load_tokenizer(args.policy), gold, task=task,
-                            n_samples=params.dpo.n_samples, generation=params.dpo.generation,
-                            seed=params.seed, backend=params.generation.backend,
-                            dtype=params.model.dtype)
-    write_jsonl(args.out, build_sample_records(gold, samples, n_samples=params.dpo.n_samples))
+    with phase("compute"):
+        samples = sample_policy(args.policy, load_tokenizer(args.policy), gold, task=task,
+                                n_samples=params.dpo.n_samples, generation=params.dpo.generation,
+                                seed=params.seed, backend=params.generation.backend,
+                                dtype=params.model.dtype)
+    with phase("save"):
+        write_jsonl(args.out, build_sample_records(gold, samples, n_samples=params.dpo.n_samples))
 
 
 if __name__ == "__main__":

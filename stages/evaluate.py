@@ -10,6 +10,7 @@ from ilr.errors import run_stage
 from ilr.evaluate import evaluate_model
 from ilr.io import commit_outputs, read_records
 from ilr.params import load_params
+from ilr.phases import phase
 from ilr.tasks import task_from_params
 
 
@@ -24,13 +25,14 @@ def main(argv=None):
     params = load_params(args.params)
     records = read_records(args.test, required=("id", "prompt", "response"))
     check_model_source(args.model)  # weights first: the engine loads them later
-    predictions, metrics = evaluate_model(args.model, load_tokenizer(args.model),
-                                          task_from_params(params.task), records,
-                                          params=params.evaluate, seed=params.seed,
-                                          backend=params.generation.backend,
-                                          dtype=params.model.dtype)
+    with phase("compute"):
+        predictions, metrics = evaluate_model(args.model, load_tokenizer(args.model),
+                                              task_from_params(params.task), records,
+                                              params=params.evaluate, seed=params.seed,
+                                              backend=params.generation.backend,
+                                              dtype=params.model.dtype)
     metrics["dtype"] = inference_name(params.model.dtype, args.model)  # the engine's dtype too
-    with commit_outputs() as out:
+    with phase("save"), commit_outputs() as out:
         out.jsonl(args.predictions, predictions)
         out.json(args.metrics, metrics)
     print(json.dumps(metrics))

@@ -12,6 +12,7 @@ from ilr.errors import run_stage
 from ilr.feedback_model import build_preference_pairs, split_heldout, train_feedback_model
 from ilr.io import read_jsonl, read_records, write_jsonl
 from ilr.params import load_params
+from ilr.phases import phase
 from ilr.reward_model import train_reward_model
 
 
@@ -33,9 +34,11 @@ def main(argv=None):
     train, heldout = split_heldout(pairs, share=fm.heldout_share, seed=params.seed)
     base = params.model.supervisor_base or args.base  # the weak model's own base, if set
     train_model = train_reward_model if fm.head == "reward" else train_feedback_model
-    log = train_model(base, train, heldout, params=fm, out=args.out,
-                      seed=params.seed, dtype=params.model.dtype, curves=args.curves)
-    write_jsonl(args.heldout, heldout)
+    with phase("compute"):
+        log = train_model(base, train, heldout, params=fm, out=args.out, seed=params.seed,
+                          dtype=params.model.dtype, curves=args.curves)
+    with phase("save"):
+        write_jsonl(args.heldout, heldout)
     print(json.dumps({k: v for k, v in log.items() if k not in ("model", "tokenizer")}))
 
 

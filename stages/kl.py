@@ -11,6 +11,7 @@ from ilr.errors import run_stage
 from ilr.io import read_records, write_json
 from ilr.kl import estimate_kl
 from ilr.params import load_params
+from ilr.phases import phase
 from ilr.tasks import task_from_params
 
 
@@ -26,13 +27,15 @@ def main(argv=None):
     task = task_from_params(params.task)
     records = read_records(args.test, required=("id", "prompt"))[:params.kl.n_prompts]
     dtype = inference_name(params.model.dtype, args.policy)  # both models in the policy's
-    metrics = estimate_kl(load_causal_lm(args.policy, dtype=DTYPES[dtype]),
-                          load_causal_lm(args.reference, dtype=DTYPES[dtype]),
-                          load_tokenizer(args.policy),
-                          [task.render_messages(r["prompt"]) for r in records],
-                          generation=params.kl.generation, seed=params.seed)
+    with phase("compute"):
+        metrics = estimate_kl(load_causal_lm(args.policy, dtype=DTYPES[dtype]),
+                              load_causal_lm(args.reference, dtype=DTYPES[dtype]),
+                              load_tokenizer(args.policy),
+                              [task.render_messages(r["prompt"]) for r in records],
+                              generation=params.kl.generation, seed=params.seed)
     metrics["dtype"] = dtype
-    write_json(args.metrics, metrics)
+    with phase("save"):
+        write_json(args.metrics, metrics)
     print(json.dumps(metrics))
 
 

@@ -8,6 +8,7 @@ import json
 from ilr.errors import run_stage
 from ilr.io import commit_outputs
 from ilr.params import load_params
+from ilr.phases import phase
 from ilr.prepare import build_gold_splits, write_gold_splits
 from ilr.quality import check_label_version
 from ilr.tasks import task_from_params
@@ -22,10 +23,11 @@ def main(argv=None):
     parser.add_argument("--quality", required=True, help="output JSON of the gold labels' gate")
     args = parser.parse_args(argv)
     params = load_params(args.params)
-    splits = build_gold_splits(params)
-    quality = check_label_version(splits["train"], splits["train"], version="gold",
-                                  task=task_from_params(params.task), quality=params.quality)
-    with commit_outputs() as out:
+    with phase("compute"):
+        splits = build_gold_splits(params)
+        quality = check_label_version(splits["train"], splits["train"], version="gold",
+                                      task=task_from_params(params.task), quality=params.quality)
+    with phase("save"), commit_outputs() as out:
         sizes = write_gold_splits(splits, out, train_out=args.train, test_out=args.test,
                                   supervisor_out=args.supervisor)
         out.json(args.quality, quality)

@@ -8,6 +8,7 @@ import argparse
 from ilr.errors import run_stage
 from ilr.io import read_records, write_jsonl
 from ilr.params import load_params
+from ilr.phases import phase
 from ilr.propose import propose_labels
 from ilr.tasks import task_from_params
 
@@ -24,11 +25,13 @@ def main(argv=None):
     if args.round not in params.rounds:
         parser.error(f"--round {args.round}: not in {args.params} rounds {list(params.rounds)}")
     labels = read_records(args.labels, required=("id", "prompt", "response"))
-    proposals = propose_labels(args.base, labels, task=task_from_params(params.task),
-                               sft=params.sft, generation=params.propose.generation,
-                               seed=params.seed, round_name=args.round,
-                               dtype=params.model.dtype, backend=params.generation.backend)
-    write_jsonl(args.out, proposals)
+    with phase("compute"):
+        proposals = propose_labels(args.base, labels, task=task_from_params(params.task),
+                                   sft=params.sft, generation=params.propose.generation,
+                                   seed=params.seed, round_name=args.round,
+                                   dtype=params.model.dtype, backend=params.generation.backend)
+    with phase("save"):
+        write_jsonl(args.out, proposals)
 
 
 if __name__ == "__main__":

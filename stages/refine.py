@@ -10,6 +10,7 @@ from ilr.errors import run_stage
 from ilr.feedback import score_items
 from ilr.io import commit_outputs, read_records
 from ilr.params import load_params
+from ilr.phases import phase
 from ilr.quality import check_label_version
 from ilr.refine import refine_round
 from ilr.reliability import measure_round_feedback
@@ -37,21 +38,23 @@ def main(argv=None):
     gold = read_records(args.gold, required=("id", "prompt", "response"))
     labels = read_records(args.labels, required=("id", "prompt", "response"))
     proposals = read_records(args.proposals, required=("id", "proposal"))
-    new, audit, counts = refine_round(
-        labels, proposals, same_answer=task.same_answer, grade=task.grade, gold=gold,
-        score=lambda items: score_items(items, params=params.feedback, task=task, gold=gold,
-                                        seed=params.seed, classifier=args.classifier,
-                                        dtype=params.model.dtype),
-        alpha=params.refine.alpha, alpha_scope=params.refine.alpha_scope,
-        mode=params.rounds[args.round].mode, seed=params.seed, round_name=args.round)
-    quality = check_label_version(new, gold, version=args.round, task=task,
-                                  quality=params.quality, previous=labels,
-                                  alpha=params.refine.alpha, path=args.out)
-    metrics = {**measure_labels(new, gold, task=task), "round": args.round, **counts,
-               **measure_round_feedback(audit)}
+    with phase("compute"):
+        new, audit, counts = refine_round(
+            labels, proposals, same_answer=task.same_answer, grade=task.grade, gold=gold,
+            score=lambda items: score_items(items, params=params.feedback, task=task, gold=gold,
+                                            seed=params.seed, classifier=args.classifier,
+                                            dtype=params.model.dtype),
+            alpha=params.refine.alpha, alpha_scope=params.refine.alpha_scope,
+            mode=params.rounds[args.round].mode, seed=params.seed, round_name=args.round)
+        quality = check_label_version(new, gold, version=args.round, task=task,
+                                      quality=params.quality, previous=labels,
+                                      alpha=params.refine.alpha, path=args.out)
+        metrics = {**measure_labels(new, gold, task=task), "round": args.round, **counts,
+                   **measure_round_feedback(audit)}
     if params.feedback.kind == "file" and not audit:  # the judgments are checked all the same
         score_items([], params=params.feedback, task=task, gold=gold, seed=params.seed)
-    with commit_outputs() as out:  # labels, audit and metrics replace the previous set together
+    # labels, audit and metrics replace the previous set together
+    with phase("save"), commit_outputs() as out:
         out.jsonl(args.out, new)
         out.jsonl(args.audit, audit)
         out.json(args.metrics, metrics)

@@ -8,6 +8,7 @@ import json
 from ilr.errors import run_stage
 from ilr.io import read_records
 from ilr.params import load_params
+from ilr.phases import phase
 from ilr.sft import train_sft
 from ilr.tasks import task_from_params
 
@@ -22,9 +23,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     params = load_params(args.params)
     records = read_records(args.train, required=("id", "prompt", "response"))
-    log = train_sft(args.base, records, task=task_from_params(params.task), sft=params.sft,
-                    out=args.out, seed=params.seed, save_dtype=params.model.save_dtype,
-                    dtype=params.model.dtype, curves=args.curves)
+    with phase("compute"):
+        log = train_sft(args.base, records, task=task_from_params(params.task), sft=params.sft,
+                        out=args.out, seed=params.seed, save_dtype=params.model.save_dtype,
+                        dtype=params.model.dtype, curves=args.curves)
     print(json.dumps(log))
 
 

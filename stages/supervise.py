@@ -8,6 +8,7 @@ import json
 from ilr.errors import run_stage
 from ilr.io import commit_outputs, read_records
 from ilr.params import load_params
+from ilr.phases import phase
 from ilr.quality import check_label_version
 from ilr.supervise import measure_labels, supervise_labels
 from ilr.tasks import task_from_params
@@ -25,12 +26,14 @@ def main(argv=None):
     params = load_params(args.params)
     task = task_from_params(params.task)
     gold = read_records(args.gold, required=("id", "prompt", "response"))
-    labels, report = supervise_labels(gold, task=task, params=params, supervisor=args.supervisor)
+    with phase("compute"):
+        labels, report = supervise_labels(gold, task=task, params=params, supervisor=args.supervisor)
     quality = check_label_version(labels, gold, version="r0", task=task, quality=params.quality,
                                   path=(params.supervise.file.path if params.supervise.kind == "file"
                                         else args.out))
     metrics = {**measure_labels(labels, gold, task=task), "supervise": report}
-    with commit_outputs() as out:  # labels and metrics replace the previous set together
+    # labels and metrics replace the previous set together
+    with phase("save"), commit_outputs() as out:
         out.jsonl(args.out, labels)
         out.json(args.metrics, metrics)
         out.json(args.quality, quality)

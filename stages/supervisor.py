@@ -8,6 +8,7 @@ import argparse
 from ilr.errors import run_stage
 from ilr.io import commit_outputs, read_records
 from ilr.params import load_params
+from ilr.phases import phase
 from ilr.supervisor import train_supervisor
 from ilr.tasks import task_from_params
 
@@ -24,9 +25,10 @@ def main(argv=None):
     params = load_params(args.params)
     half_a = read_records(args.half_a, required=("id", "prompt", "response"))
     base = params.model.supervisor_base or args.base  # the weak model's own base, if set
-    outputs, summary = train_supervisor(base, half_a, task=task_from_params(params.task),
-                                        params=params, out=args.out)
-    with commit_outputs() as out:
+    with phase("compute"):
+        outputs, summary = train_supervisor(base, half_a, task=task_from_params(params.task),
+                                            params=params, out=args.out)
+    with phase("save"), commit_outputs() as out:
         out.jsonl(args.outputs, outputs)
         out.json(args.metrics, summary)
 

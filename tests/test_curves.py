@@ -2,10 +2,13 @@
 folder dvc.yaml names, and nowhere else (no dvclive/ folder, no dvc.yaml of its own)."""
 import csv
 import json
+from pathlib import Path
 
 import yaml
 
-from test_launch import REPO, build_tiny_model
+from tiny import build_tiny_model
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_sft_stage_writes_its_loss_curve_only_where_told(tmp_path, monkeypatch):

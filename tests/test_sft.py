@@ -1,0 +1,97 @@
+"""Padding-free and packed batches give the padded batch's training loss.
+
+TRL's ``padding_free`` collator flattens a batch into one row with ``position_ids`` restarting at
+0 for each sequence and no attention mask; ``packing`` (strategy ``bfd``) packs sequences into
+rows the same way. Only flash-attention kernels take the sequence boundaries from the collator's
+``cu_seq_lens``; for ``sdpa`` (transformers 5's default, the pipeline's attention on CPU) and
+``eager``, transformers' masking_utils finds the packed sequences from the ``position_ids``
+(``find_packed_sequence_indices``) and builds a block-diagonal causal mask. These tests check
+that on the real path: the project's ``build_sft_trainer`` on a tiny random Llama, the trainer's
+own collator and ``compute_loss``, on sequences of different lengths. A control shows the test
+would see cross-sequence contamination: the same flattened batch with one position run (as if
+the boundaries were ignored) gives a different loss.
+"""
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from ilr.params import SftParams, TaskParams  # noqa: E402
+from ilr.sft import build_sft_trainer  # noqa: E402
+from ilr.tasks import task_from_params  # noqa: E402
+from tiny import build_tiny_model  # noqa: E402
+
+RECORDS = [{"id": f"q{i}", "prompt": f"What is {i} + {3 * i + 1}?" + " Think." * (i % 3),
+            "response": f"{i} + {3 * i + 1} = {4 * i + 1}" + " ok" * (2 * i) + f"\n#### {4 * i + 1}"}
+           for i in range(6)]
+ARGS = {"per_device_train_batch_size": 6, "activation_checkpointing": False, "max_length": None}
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory):
+    """The tiny Llama with its matrices drawn at std 0.2 (not 0.02): attention then matters,
+    so that a sequence seeing another one shows in the loss (the control below)."""
+    from transformers import AutoModelForCausalLM
+
+    folder = tmp_path_factory.mktemp("sft") / "base"
+    task = task_from_params(TaskParams())
+    build_tiny_model(folder, [task.system_prompt] + [r["prompt"] + " " + r["response"]
+                                                     for r in RECORDS])
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    torch.manual_seed(1)
+    for weight in model.parameters():
+        if weight.dim() == 2:
+            torch.nn.init.normal_(weight, std=0.2)
+    model.save_pretrained(folder)
+    return str(folder)
+
+
+def batch_loss(base, tmp_path, attn: str | None, **args):
+    """The loss of one batch of all RECORDS as the trainer collates and computes it."""
+    trainer, _ = build_sft_trainer(base, RECORDS, task=task_from_params(TaskParams()),
+                                   sft=SftParams(args={**ARGS, **args}), workdir=str(tmp_path),
+                                   seed=0)
+    model = trainer.model
+    if attn is not None:
+        model.set_attn_implementation(attn)
+    model.eval()
+    examples = [trainer.train_dataset[i] for i in range(len(trainer.train_dataset))]
+    batch = trainer.data_collator(examples)
+    with torch.no_grad():
+        loss = trainer.compute_loss(model, batch)
+    return float(loss), batch, trainer
+
+
+def test_the_pipeline_loads_sdpa(tiny_base, tmp_path):
+    """The attention the training stages get by default (what the other tests here check)."""
+    _, _, trainer = batch_loss(tiny_base, tmp_path, None)
+    assert trainer.model.config._attn_implementation == "sdpa"
+
+
+@pytest.mark.parametrize("attn", ["sdpa", "eager"])
+def test_padding_free_matches_padded(tiny_base, tmp_path, attn):
+    padded, batch, _ = batch_loss(tiny_base, tmp_path / "padded", attn)
+    lengths = batch["attention_mask"].sum(1).tolist()
+    assert len(set(lengths)) > 2 and (batch["attention_mask"] == 0).any()  # padding to remove
+    free, flat, _ = batch_loss(tiny_base, tmp_path / "free", attn, padding_free=True)
+    assert flat["input_ids"].shape == (1, sum(lengths)) and "attention_mask" not in flat
+    assert free == pytest.approx(padded, rel=1e-4)  # measured: bit-identical in float32
+
+
+@pytest.mark.parametrize("attn", ["sdpa", "eager"])
+def test_packing_matches_padded(tiny_base, tmp_path, attn):
+    padded, _, _ = batch_loss(tiny_base, tmp_path / "padded", attn)
+    packed, _, trainer = batch_loss(tiny_base, tmp_path / "packed", attn, packing=True,
+                                    max_length=1024)  # one bin, no sequence cut
+    assert len(trainer.train_dataset) < len(RECORDS)
+    assert packed == pytest.approx(padded, rel=1e-4)
+
+
+def test_ignored_boundaries_would_change_the_loss(tiny_base, tmp_path):
+    """The control: one causal run over the flattened batch (each sequence attending to the
+    ones before it) is not the padded loss, so the equality above is not a coincidence."""
+    padded, _, _ = batch_loss(tiny_base, tmp_path / "padded", "sdpa")
+    _, flat, trainer = batch_loss(tiny_base, tmp_path / "free", "sdpa", padding_free=True)
+    flat["position_ids"] = torch.arange(flat["input_ids"].shape[1])[None]
+    with torch.no_grad():
+        contaminated = float(trainer.compute_loss(trainer.model, flat))
+    assert abs(contaminated - padded) > 1e-2 * padded  # measured: 2.5e-2

@@ -106,16 +106,14 @@ class NoiseParams(Section):
     mix: dict = Field(default_factory=lambda: {"slip": 1.0, "wrong_op": 1.0, "misread": 1.0})
 
 
-# The user's files are fixed paths under inputs/ that dvc.yaml gives the stages and declares as
-# their deps (inputs/README.md); a params file that still names a path gets this line.
-FIXED_FILES = {
-    "supervise": "the demonstrations are read from inputs/labels.jsonl",
-    "feedback": "the judgments are read from inputs/judgments/<stage>.jsonl (feedback.jsonl for "
-                "stage feedback, <round>.jsonl for refine@<round> and dpo_pairs@<round>)",
-}
+# the user's files: fixed paths under inputs/, deps in dvc.yaml (inputs/README.md)
+FIXED_FILES = {"supervise": "the demonstrations are read from inputs/labels.jsonl",
+               "feedback": "the judgments are read from inputs/judgments/<stage>.jsonl (feedback.jsonl "
+                           "for stage feedback, <round>.jsonl for refine@<round> and dpo_pairs@<round>)"}
 
 
 def refuse_file_key(data, section: str):
+    """A params file that still names a path for the user's file gets the path that replaced it."""
     if isinstance(data, dict) and "file" in data:
         raise ValueError(f"{section}.file: removed; {FIXED_FILES[section]}, a fixed path that "
                          f"DVC tracks (inputs/README.md): put the file there and delete "

@@ -67,7 +67,7 @@ class TaskParams(Section):
     name: Literal["arith", "gsm8k", "sql"] = "arith"
     system_prompt: str = "Solve the problem step by step, then give the final answer after ####."
     n_train: Optional[PositiveInt] = 400
-    n_test: Optional[PositiveInt] = 200
+    n_test: Optional[PositiveInt] = 500
     n_supervisor: PositiveInt = 400  # gold half A: the weak supervisor's and feedback model's data
     arith: ArithSpec = Field(default_factory=ArithSpec)
     gsm8k: Gsm8kParams = Field(default_factory=Gsm8kParams)

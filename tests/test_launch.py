@@ -51,7 +51,8 @@ def sft_command(params: Path, out: str) -> str:
     return (stage.replace("${launcher.train}", launcher).replace("params.yaml", str(params))
             .replace("models/base", str(params.parent / "base"))
             .replace("${item}", str(params.parent / "train.jsonl"))
-            .replace("models/sft/${key}", str(params.parent / out)))
+            .replace("models/sft/${key}", str(params.parent / out))
+            .replace("plots/train/${key}", str(params.parent / f"{out}-curves")))
 
 
 def run_sft(command: str) -> dict:

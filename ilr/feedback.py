@@ -9,7 +9,8 @@ one score in [0, 1] per item out; a proposal may replace a label only when its s
   ``feedback_model.head: reward`` the model is a reward model instead, scored sigmoid(r_B - r_A).
 - ``oracle``: correctness against gold, each decision flipped with ``flip_rate`` (0 gives the
   paper's oracle variant); items where gold does not decide score 0.5.
-- ``file``: human judgments ``{id, choice: "proposal" | "label", seconds}``.
+- ``file``: human judgments ``{id, choice: "proposal" | "label", seconds}``, one file per
+  stage (``--judgments``: dvc.yaml gives each stage its fixed path under ``inputs/judgments``).
 """
 from __future__ import annotations
 
@@ -97,18 +98,18 @@ def file_scores(items: list[dict], judgments: dict, *, path: str) -> list[float]
 
 
 def score_items(items: list[dict], *, params: FeedbackParams, task: Task, gold: list[dict],
-                seed: int, classifier: str | None = None, dtype: str = "float32") -> list[float]:
-    """Scores in [0, 1] for ``items`` from the configured feedback kind."""
+                seed: int, classifier: str | None = None, judgments: str | None = None,
+                dtype: str = "float32") -> list[float]:
+    """Scores in [0, 1] for ``items`` from the configured feedback kind (``judgments``: the
+    file of human judgments that kind ``file`` reads)."""
     gold_by_id = {r["id"]: r for r in gold}
     if params.kind == "oracle":
         return oracle_scores(items, gold_by_id, task=task, flip_rate=params.oracle.flip_rate,
                              seed=seed)
     if params.kind == "file":
-        if not params.file.path:
-            raise ValueError("feedback.kind is 'file': set feedback.file.path to a JSONL of "
-                             "{id, choice, seconds} judgments")
-        judgments = read_judgments(params.file.path, set(gold_by_id))
-        return file_scores(items, judgments, path=params.file.path)
+        if judgments is None:
+            raise ValueError("feedback.kind is 'file' but no --judgments file was given")
+        return file_scores(items, read_judgments(judgments, set(gold_by_id)), path=judgments)
     if params.kind == "classifier":
         if classifier is None:
             raise ValueError("feedback.kind is 'classifier' but no --classifier model was given")

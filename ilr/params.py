@@ -106,14 +106,29 @@ class NoiseParams(Section):
     mix: dict = Field(default_factory=lambda: {"slip": 1.0, "wrong_op": 1.0, "misread": 1.0})
 
 
-class FileParams(Section):
-    path: Optional[str] = None
+# the user's files: fixed paths under inputs/, deps in dvc.yaml (inputs/README.md)
+FIXED_FILES = {"supervise": "the demonstrations are read from inputs/labels.jsonl",
+               "feedback": "the judgments are read from inputs/judgments/<stage>.jsonl (feedback.jsonl "
+                           "for stage feedback, <round>.jsonl for refine@<round> and dpo_pairs@<round>)"}
+
+
+def refuse_file_key(data, section: str):
+    """A params file that still names a path for the user's file gets the path that replaced it."""
+    if isinstance(data, dict) and "file" in data:
+        raise ValueError(f"{section}.file: removed; {FIXED_FILES[section]}, a fixed path that "
+                         f"DVC tracks (inputs/README.md): put the file there and delete "
+                         f"{section}.file")
+    return data
 
 
 class SuperviseParams(Section):
-    kind: Literal["model", "noise", "file"] = "model"
+    kind: Literal["model", "noise", "file"] = "model"  # file: inputs/labels.jsonl
     noise: NoiseParams = Field(default_factory=NoiseParams)
-    file: FileParams = Field(default_factory=FileParams)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fixed_file(cls, data):
+        return refuse_file_key(data, "supervise")
 
 
 class FeedbackModelParams(Section):
@@ -133,11 +148,17 @@ class OracleParams(Section):
 
 
 class FeedbackParams(Section):
+    # file: inputs/judgments/feedback.jsonl for stage feedback, inputs/judgments/<round>.jsonl
+    # for refine@<round> and dpo_pairs@<round>
     kind: Literal["classifier", "oracle", "file"] = "oracle"
     batch_size: PositiveInt = 16
     n_check: PositiveInt = 100  # items where gold decides, for metrics/feedback.json
     oracle: OracleParams = Field(default_factory=OracleParams)
-    file: FileParams = Field(default_factory=FileParams)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fixed_file(cls, data):
+        return refuse_file_key(data, "feedback")
 
 
 ROUND_ZERO = "r0"  # the supervisor's labels, data/labels/r0.jsonl

@@ -1,9 +1,24 @@
 """Gold train/test records for the configured task, with stable ids."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from ilr.io import StagedOutputs
 from ilr.params import Params
 from ilr.tasks import load_gold_records
+
+
+def check_local_source(task_params, folder: str) -> None:
+    """A local ``task.gsm8k.source`` must lie in ``folder`` (inputs/gsm8k), the folder dvc.yaml
+    declares as stage prepare's dep, so that DVC sees its files change; a hub id passes."""
+    source = task_params.gsm8k.source
+    if task_params.name != "gsm8k" or not (Path(source).exists() or source.startswith((".", "/"))):
+        return
+    inside = Path(folder).resolve()
+    if Path(source).resolve() != inside and inside not in Path(source).resolve().parents:
+        raise ValueError(f"task.gsm8k.source: {source!r} is a local path outside {folder}, the "
+                         f"folder DVC tracks for stage prepare; copy it there (cp -r "
+                         f"{source.rstrip('/')}/. {folder}/) and set task.gsm8k.source: {folder}")
 
 
 def build_gold_splits(params: Params) -> dict[str, list[dict]]:

@@ -2,7 +2,7 @@
 
 ``supervise.kind``: ``model`` (the paper's weak supervisor writes them), ``noise`` (gold
 solutions with planted human-like mistakes, ``ilr.noise``), or ``file`` (a user's JSONL, say
-human-written, checked against the gold prompts).
+human-written, checked against the gold prompts; dvc.yaml gives its fixed path).
 """
 from __future__ import annotations
 
@@ -51,9 +51,10 @@ def write_model_labels(model, tokenizer, gold: list[dict], *, task: Task,
             for r, o in zip(gold, responses)]
 
 
-def supervise_labels(gold: list[dict], *, task: Task, params: Params,
-                     supervisor: str | None = None) -> tuple[list[dict], dict]:
-    """Round-0 labels for ``gold``'s prompts and a report on how they were made."""
+def supervise_labels(gold: list[dict], *, task: Task, params: Params, supervisor: str | None = None,
+                     label_file: str | None = None) -> tuple[list[dict], dict]:
+    """Round-0 labels for ``gold``'s prompts and a report on how they were made (``label_file``:
+    the user's demonstrations, read by kind ``file``)."""
     kind = params.supervise.kind
     if kind == "model":
         if supervisor is None:
@@ -72,10 +73,9 @@ def supervise_labels(gold: list[dict], *, task: Task, params: Params,
                                          seed=params.seed)
         return labels, {"kind": kind, "target_error_rate": noise.error_rate, **report}
     if kind == "file":
-        if not params.supervise.file.path:
-            raise ValueError("supervise.kind is 'file': set supervise.file.path to a JSONL of "
-                             "{id, response} records")
-        return read_label_file(params.supervise.file.path, gold), {"kind": kind}
+        if label_file is None:
+            raise ValueError("supervise.kind is 'file' but no --label-file was given")
+        return read_label_file(label_file, gold), {"kind": kind}
     raise ValueError(f"supervise.kind: unknown kind {kind!r}; allowed model, noise, file")
 
 

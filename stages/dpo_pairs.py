@@ -2,7 +2,7 @@
 with the configured feedback (both orders, averaged), keep the most confident share as DPO data,
 and measure the feedback on pairs where exactly one sample is right.
 
-    python -m stages.dpo_pairs --params params.yaml --samples data/dpo/samples/d1.jsonl --gold data/gold/train.jsonl --classifier models/feedback --out data/dpo/d1.jsonl --metrics metrics/dpo/pairs/d1.json
+    python -m stages.dpo_pairs --params params.yaml --samples data/dpo/samples/d1.jsonl --gold data/gold/train.jsonl --classifier models/feedback --judgments inputs/judgments/d1.jsonl --out data/dpo/d1.jsonl --metrics metrics/dpo/pairs/d1.json
 """
 import argparse
 import json
@@ -21,6 +21,8 @@ def main(argv=None):
     parser.add_argument("--samples", required=True, help="JSONL of {id, prompt, samples}")
     parser.add_argument("--gold", required=True, help="JSONL of the student's training prompts")
     parser.add_argument("--classifier", help="classifier folder (feedback.kind: classifier)")
+    parser.add_argument("--judgments", help="JSONL of human {id, choice, seconds} judgments "
+                                            "(feedback.kind: file)")
     parser.add_argument("--out", required=True, help="output JSONL of {prompt, chosen, rejected}")
     parser.add_argument("--metrics", required=True, help="output JSON of pair statistics")
     args = parser.parse_args(argv)
@@ -30,7 +32,8 @@ def main(argv=None):
     records = read_records(args.samples, required=("id", "prompt", "samples"))
     pairs = build_sample_pairs(records, n_samples=params.dpo.n_samples)
     scores = score_items(pairs, params=params.feedback, task=task, gold=gold, seed=params.seed,
-                         classifier=args.classifier, dtype=params.model.dtype)
+                         classifier=args.classifier, judgments=args.judgments,
+                         dtype=params.model.dtype)
     n_all = len(records) * (params.dpo.n_samples // 2)  # identical samples included, as the reference
     kept = select_preference_pairs(pairs, scores, keep_share=params.dpo.keep_share, n_all=n_all)
     metrics = measure_preference_pairs(pairs, scores, kept, task=task, gold=gold, n_all=n_all,

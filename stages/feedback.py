@@ -3,7 +3,7 @@
 roles); the trained classifier (or reward model) on those items and on its held-out pairs,
 whatever the kind.
 
-    python -m stages.feedback --params params.yaml --labels data/labels/r0.jsonl --gold data/gold/train.jsonl --classifier models/feedback --heldout data/feedback/heldout.jsonl --metrics metrics/feedback.json
+    python -m stages.feedback --params params.yaml --labels data/labels/r0.jsonl --gold data/gold/train.jsonl --classifier models/feedback --heldout data/feedback/heldout.jsonl --judgments inputs/judgments/feedback.jsonl --metrics metrics/feedback.json
 """
 import argparse
 import json
@@ -23,6 +23,8 @@ def main(argv=None):
     parser.add_argument("--gold", required=True, help="JSONL of the student's gold records")
     parser.add_argument("--classifier", required=True, help="the trained classifier's folder")
     parser.add_argument("--heldout", required=True, help="JSONL of the classifier's held-out pairs")
+    parser.add_argument("--judgments", help="JSONL of human {id, choice, seconds} judgments "
+                                            "(feedback.kind: file)")
     parser.add_argument("--metrics", required=True, help="output JSON")
     args = parser.parse_args(argv)
     params = load_params(args.params)
@@ -36,7 +38,8 @@ def main(argv=None):
                                     allow_empty=True))
     decided = measure_feedback(items, score(items))
     configured = decided if params.feedback.kind == "classifier" else measure_feedback(
-        items, score_items(items, params=params.feedback, task=task, gold=gold, seed=params.seed))
+        items, score_items(items, params=params.feedback, task=task, gold=gold, seed=params.seed,
+                           judgments=args.judgments))
     metrics = {"kind": params.feedback.kind, "decided": configured,
                "classifier": {"decided": decided,
                               "heldout": measure_feedback(heldout, score(heldout))}}

@@ -1,6 +1,6 @@
 """DVC stage `prepare`: gold train/test records of the configured task, with stable ids.
 
-    python -m stages.prepare --params params.yaml --train data/gold/train.jsonl --test data/gold/test.jsonl --supervisor data/gold/supervisor.jsonl --quality metrics/quality/gold.json
+    python -m stages.prepare --params params.yaml --gsm8k-dir inputs/gsm8k --train data/gold/train.jsonl --test data/gold/test.jsonl --supervisor data/gold/supervisor.jsonl --quality metrics/quality/gold.json
 """
 import argparse
 import json
@@ -9,7 +9,7 @@ from ilr.errors import run_stage
 from ilr.io import commit_outputs
 from ilr.params import load_params
 from ilr.phases import phase
-from ilr.prepare import build_gold_splits, write_gold_splits
+from ilr.prepare import build_gold_splits, check_local_source, write_gold_splits
 from ilr.quality import check_label_version
 from ilr.tasks import task_from_params
 
@@ -17,12 +17,15 @@ from ilr.tasks import task_from_params
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--gsm8k-dir", required=True,
+                        help="the folder a local task.gsm8k.source must be in (a dep in dvc.yaml)")
     parser.add_argument("--train", required=True, help="output JSONL of gold training records")
     parser.add_argument("--test", required=True, help="output JSONL of gold test records")
     parser.add_argument("--supervisor", required=True, help="output JSONL of gold half A")
     parser.add_argument("--quality", required=True, help="output JSON of the gold labels' gate")
     args = parser.parse_args(argv)
     params = load_params(args.params)
+    check_local_source(params.task, args.gsm8k_dir)
     with phase("compute"):
         splits = build_gold_splits(params)
         quality = check_label_version(splits["train"], splits["train"], version="gold",

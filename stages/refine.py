@@ -1,7 +1,7 @@
 """DVC stage `refine@<round>`: the difference filter, comparison feedback and the capped
 decision rule; writes the next label version, its audit log and its label metrics.
 
-    python -m stages.refine --params params.yaml --round r1 --labels data/labels/r0.jsonl --proposals data/proposals/r1.jsonl --gold data/gold/train.jsonl --classifier models/feedback --out data/labels/r1.jsonl --audit data/audit/r1.jsonl --metrics metrics/labels/r1.json --quality metrics/quality/r1.json
+    python -m stages.refine --params params.yaml --round r1 --labels data/labels/r0.jsonl --proposals data/proposals/r1.jsonl --gold data/gold/train.jsonl --classifier models/feedback --judgments inputs/judgments/r1.jsonl --out data/labels/r1.jsonl --audit data/audit/r1.jsonl --metrics metrics/labels/r1.json --quality metrics/quality/r1.json
 """
 import argparse
 import json
@@ -26,6 +26,8 @@ def main(argv=None):
     parser.add_argument("--proposals", required=True, help="JSONL of {id, proposal}")
     parser.add_argument("--gold", required=True, help="JSONL of the student's gold records")
     parser.add_argument("--classifier", help="classifier folder (feedback.kind: classifier)")
+    parser.add_argument("--judgments", help="JSONL of human {id, choice, seconds} judgments "
+                                            "(feedback.kind: file)")
     parser.add_argument("--out", required=True, help="output JSONL of the refined labels")
     parser.add_argument("--audit", required=True, help="output JSONL, one line per compared item")
     parser.add_argument("--metrics", required=True, help="output JSON label metrics")
@@ -43,7 +45,7 @@ def main(argv=None):
             labels, proposals, same_answer=task.same_answer, grade=task.grade, gold=gold,
             score=lambda items: score_items(items, params=params.feedback, task=task, gold=gold,
                                             seed=params.seed, classifier=args.classifier,
-                                            dtype=params.model.dtype),
+                                            judgments=args.judgments, dtype=params.model.dtype),
             alpha=params.refine.alpha, alpha_scope=params.refine.alpha_scope,
             mode=params.rounds[args.round].mode, seed=params.seed, round_name=args.round)
         quality = check_label_version(new, gold, version=args.round, task=task,
@@ -52,7 +54,8 @@ def main(argv=None):
         metrics = {**measure_labels(new, gold, task=task), "round": args.round, **counts,
                    **measure_round_feedback(audit)}
     if params.feedback.kind == "file" and not audit:  # the judgments are checked all the same
-        score_items([], params=params.feedback, task=task, gold=gold, seed=params.seed)
+        score_items([], params=params.feedback, task=task, gold=gold, seed=params.seed,
+                    judgments=args.judgments)
     # labels, audit and metrics replace the previous set together
     with phase("save"), commit_outputs() as out:
         out.jsonl(args.out, new)

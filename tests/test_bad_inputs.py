@@ -27,7 +27,7 @@ def _lines(records):
 
 def _params(tmp_path, **sections):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["supervise"].update(kind="file", file={"path": str(tmp_path / "human.jsonl")})
+    params["supervise"].update(kind="file")
     params["feedback"].update(kind="oracle")
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(params.get(key), dict):
@@ -59,11 +59,12 @@ def _run_refused(folder, main, argv, capsys) -> str:
 
 def _setup(tmp_path, *, params=None, human=None, params_text=None):
     (tmp_path / "out").mkdir()
+    (tmp_path / "inputs/judgments").mkdir(parents=True)
     for name in ("r0.jsonl", "r0.json", "quality.json", "r1.jsonl", "audit.jsonl", "r1.json",
                  "r1.quality.json"):
         (tmp_path / "out" / name).write_text(f"previous {name}\n")
     write_jsonl(tmp_path / "gold.jsonl", GOLD)
-    (tmp_path / "human.jsonl").write_text(_lines(HUMAN) if human is None else human)
+    (tmp_path / "inputs/labels.jsonl").write_text(_lines(HUMAN) if human is None else human)
     (tmp_path / "params.yaml").write_text(params_text if params_text is not None
                                           else yaml.safe_dump(params or _params(tmp_path)))
     labels = [{**g, "source": "test"} for g in GOLD]
@@ -77,7 +78,7 @@ def _supervise(tmp_path, capsys, gold="gold.jsonl"):
     out = tmp_path / "out"
     return _run_refused(tmp_path, main, [
         "--params", str(tmp_path / "params.yaml"), "--gold", str(tmp_path / gold),
-        "--out", str(out / "r0.jsonl"), "--metrics", str(out / "r0.json"),
+        "--label-file", str(tmp_path / "inputs/labels.jsonl"), "--out", str(out / "r0.jsonl"), "--metrics", str(out / "r0.json"),
         "--quality", str(out / "quality.json")], capsys)
 
 
@@ -88,19 +89,19 @@ def _refine(tmp_path, capsys, *, labels="labels.jsonl", proposals="proposals.jso
     return _run_refused(tmp_path, main, [
         "--params", str(tmp_path / "params.yaml"), "--round", round_name,
         "--labels", str(tmp_path / labels), "--proposals", str(tmp_path / proposals),
-        "--gold", str(tmp_path / "gold.jsonl"), "--out", str(out / "r1.jsonl"),
-        "--audit", str(out / "audit.jsonl"), "--metrics", str(out / "r1.json"),
-        "--quality", str(out / "r1.quality.json")], capsys)
+        "--gold", str(tmp_path / "gold.jsonl"), "--judgments", str(tmp_path / "inputs/judgments/r1.jsonl"),
+        "--out", str(out / "r1.jsonl"), "--audit", str(out / "audit.jsonl"),
+        "--metrics", str(out / "r1.json"), "--quality", str(out / "r1.quality.json")], capsys)
 
 
 ID0, ID5 = GOLD[0]["id"], GOLD[5]["id"]
 
 HUMAN_FILES = {  # a user's demonstrations file (supervise.kind: file)
-    "malformed json": (_lines(HUMAN[:1]) + '{"id": "x", "response": \n', r"human.jsonl:2: malformed JSON"),
-    "not an object": (_lines(HUMAN[:1]) + "[1, 2]\n", r"human.jsonl:2: expected a JSON object"),
+    "malformed json": (_lines(HUMAN[:1]) + '{"id": "x", "response": \n', r"inputs/labels.jsonl:2: malformed JSON"),
+    "not an object": (_lines(HUMAN[:1]) + "[1, 2]\n", r"inputs/labels.jsonl:2: expected a JSON object"),
     "missing field": (_lines(HUMAN[:2]) + json.dumps({"id": ID5}) + "\n",
-                      r"human.jsonl:3: missing field\(s\) \['response'\]"),
-    "empty file": ("\n", r"human.jsonl: empty file"),
+                      r"inputs/labels.jsonl:3: missing field\(s\) \['response'\]"),
+    "empty file": ("\n", r"inputs/labels.jsonl: empty file"),
     "duplicated row": (_lines(HUMAN + [HUMAN[5]]),
                        rf"expect_column_values_to_be_unique\(id\).*{ID5}"),
     "deleted row": (_lines(HUMAN[:5] + HUMAN[6:]), rf"missing {ID5}"),
@@ -122,8 +123,8 @@ def test_bad_label_files_are_refused(tmp_path, capsys, case):
 
 def test_missing_label_file_is_refused(tmp_path, capsys):
     _setup(tmp_path)
-    (tmp_path / "human.jsonl").unlink()
-    assert "human.jsonl: file not found" in _supervise(tmp_path, capsys)
+    (tmp_path / "inputs/labels.jsonl").unlink()
+    assert "inputs/labels.jsonl: file not found" in _supervise(tmp_path, capsys)
 
 
 def test_duplicate_gold_ids_name_the_line(tmp_path, capsys):
@@ -166,9 +167,27 @@ def test_params_that_are_not_yaml(tmp_path, capsys):
     assert "params.yaml: not valid YAML" in _supervise(tmp_path, capsys)
 
 
-def test_kind_file_without_a_path(tmp_path, capsys):
-    _setup(tmp_path, params=_params(tmp_path, supervise={"file": {"path": None}}))
-    assert "set supervise.file.path" in _supervise(tmp_path, capsys)
+@pytest.mark.parametrize("section,fixed", [
+    ("supervise", "the demonstrations are read from inputs/labels.jsonl"),
+    ("feedback", "the judgments are read from inputs/judgments/<stage>.jsonl (feedback.jsonl for "
+                 "stage feedback, <round>.jsonl for refine@<round> and dpo_pairs@<round>)")])
+def test_a_params_file_that_still_names_a_file_path(tmp_path, capsys, section, fixed):
+    """The paths of the user's files are fixed (inputs/README.md): the removed key is named
+    with the path that replaces it, not reported as merely unknown."""
+    _setup(tmp_path, params=_params(tmp_path, **{section: {"file": {"path": "mine.jsonl"}}}))
+    assert _supervise(tmp_path, capsys) == (
+        f"supervise: error: {tmp_path / 'params.yaml'}: {section}.file: removed; {fixed}, a fixed "
+        f"path that DVC tracks (inputs/README.md): put the file there and delete {section}.file")
+
+
+def test_kind_file_without_a_label_file_argument(tmp_path, capsys):
+    from stages.supervise import main
+
+    _setup(tmp_path)
+    assert "supervise.kind is 'file' but no --label-file was given" in _run_refused(tmp_path, main, [
+        "--params", str(tmp_path / "params.yaml"), "--gold", str(tmp_path / "gold.jsonl"),
+        "--out", str(tmp_path / "out/r0.jsonl"), "--metrics", str(tmp_path / "out/r0.json"),
+        "--quality", str(tmp_path / "out/quality.json")], capsys)
 
 
 def test_refine_needs_a_proposal_for_every_label(tmp_path, capsys):
@@ -198,18 +217,18 @@ def test_refine_of_a_label_file_that_lost_a_row(tmp_path, capsys):
 
 ODD_HUMAN_FILES = {  # odd bytes and types in a user's demonstrations file
     "null response": (_lines([{**HUMAN[0], "response": None}] + HUMAN[1:]),
-                      rf"human.jsonl:1: id '{ID0}': response must be a string, got null"),
+                      rf"inputs/labels.jsonl:1: id '{ID0}': response must be a string, got null"),
     "numeric response": (_lines(HUMAN[:5] + [{**HUMAN[5], "response": 42}] + HUMAN[6:]),
-                         rf"human.jsonl:6: id '{ID5}': response must be a string, got number \(42\)"),
+                         rf"inputs/labels.jsonl:6: id '{ID5}': response must be a string, got number \(42\)"),
     "list response": (_lines([{**HUMAN[0], "response": ["#### 4"]}] + HUMAN[1:]),
-                      r"human.jsonl:1: id .*: response must be a string, got list"),
+                      r"inputs/labels.jsonl:1: id .*: response must be a string, got list"),
     "key written twice": ('{"id": "%s", "response": "#### 1", "response": "#### 2"}\n' % ID0
-                          + _lines(HUMAN[1:]), r"human.jsonl:1: key\(s\) \['response'\] appear twice"),
-    "latin-1 bytes": (None, r"human.jsonl:2: not UTF-8 text \(byte 0xe9"),
+                          + _lines(HUMAN[1:]), r"inputs/labels.jsonl:1: key\(s\) \['response'\] appear twice"),
+    "latin-1 bytes": (None, r"inputs/labels.jsonl:2: not UTF-8 text \(byte 0xe9"),
     "decimal comma answer": (_lines([{**HUMAN[0], "response": "So she pays #### 1,5"}] + HUMAN[1:]),
-                             rf"human.jsonl:1: id '{ID0}': the final answer '1,5': a comma before 1 digit"),
+                             rf"inputs/labels.jsonl:1: id '{ID0}': the final answer '1,5': a comma before 1 digit"),
     "superscript answer": (_lines([{**HUMAN[0], "response": "#### 10\u00b2"}] + HUMAN[1:]),
-                           r"human.jsonl:1: .*superscript or circled digits are not read"),
+                           r"inputs/labels.jsonl:1: .*superscript or circled digits are not read"),
 }
 
 
@@ -219,7 +238,7 @@ def test_odd_label_files_are_refused_on_one_line(tmp_path, capsys, case):
     _setup(tmp_path, human=content or "")
     if content is None:
         latin1 = '{"id": "x", "response": "caf\u00e9"}\n'.encode("latin-1")
-        (tmp_path / "human.jsonl").write_bytes(_lines(HUMAN[:1]).encode() + latin1)
+        (tmp_path / "inputs/labels.jsonl").write_bytes(_lines(HUMAN[:1]).encode() + latin1)
     assert re.search(message, _supervise(tmp_path, capsys))
 
 
@@ -231,10 +250,10 @@ def test_a_bom_crlf_label_file_with_typographic_numbers_is_read_right(tmp_path, 
     odd = [{**h, "response": h["response"].replace("#### ", "#### \u2212") if i == 0 else h["response"]}
            for i, h in enumerate(HUMAN)]
     _setup(tmp_path)
-    (tmp_path / "human.jsonl").write_bytes(b"\xef\xbb\xbf" + _lines(odd).replace("\n", "\r\n").encode())
+    (tmp_path / "inputs/labels.jsonl").write_bytes(b"\xef\xbb\xbf" + _lines(odd).replace("\n", "\r\n").encode())
     out = tmp_path / "out"
     run_stage(main, ["--params", str(tmp_path / "params.yaml"), "--gold", str(tmp_path / "gold.jsonl"),
-                     "--out", str(out / "r0.jsonl"), "--metrics", str(out / "r0.json"),
+                     "--label-file", str(tmp_path / "inputs/labels.jsonl"), "--out", str(out / "r0.jsonl"), "--metrics", str(out / "r0.json"),
                      "--quality", str(out / "quality.json")])
     metrics = json.loads((out / "r0.json").read_text())
     assert metrics["n"] == 30 and metrics["label_accuracy"] == 29 / 30  # only the negated one is wrong
@@ -292,8 +311,8 @@ def test_refine_inputs_with_wrong_types_name_file_line_and_id(tmp_path, capsys, 
 def _judged(tmp_path, judgments, *, compared=(ID0, ID5)):
     """A refine setup whose proposals differ from the labels for ``compared`` ids, with
     ``feedback.kind: file`` reading ``judgments`` (a list of records, or raw text)."""
-    path = tmp_path / "judgments.jsonl"
-    _setup(tmp_path, params=_params(tmp_path, feedback={"kind": "file", "file": {"path": str(path)}}))
+    path = tmp_path / "inputs/judgments/r1.jsonl"
+    _setup(tmp_path, params=_params(tmp_path, feedback={"kind": "file"}))
     write_jsonl(tmp_path / "proposals.jsonl", [
         {"id": g["id"], "proposal": "#### 99999" if g["id"] in compared else g["response"]} for g in GOLD])
     path.write_text(judgments if isinstance(judgments, str) else _lines(judgments))
@@ -301,13 +320,13 @@ def _judged(tmp_path, judgments, *, compared=(ID0, ID5)):
 
 JUDGMENTS = {  # human judgments (feedback.kind: file) for a round that compares ID0 and ID5
     "negative seconds": ([{"id": ID0, "choice": "label", "seconds": -4}, {"id": ID5, "choice": "label", "seconds": 2}],
-                         rf"judgments.jsonl:1: id '{ID0}': seconds must be a number >= 0 .*got -4"),
+                         rf"inputs/judgments/r1.jsonl:1: id '{ID0}': seconds must be a number >= 0 .*got -4"),
     "seconds as text": ([{"id": ID0, "choice": "label", "seconds": "4s"}, {"id": ID5, "choice": "label", "seconds": 2}],
-                        r"judgments.jsonl:1: .*seconds must be a number >= 0 .*got '4s'"),
+                        r"inputs/judgments/r1.jsonl:1: .*seconds must be a number >= 0 .*got '4s'"),
     "seconds missing": ([{"id": ID0, "choice": "label", "seconds": 3}, {"id": ID5, "choice": "label"}],
-                        r"judgments.jsonl:2: missing field\(s\) \['seconds'\]"),
+                        r"inputs/judgments/r1.jsonl:2: missing field\(s\) \['seconds'\]"),
     "unknown choice": ([{"id": ID0, "choice": "B", "seconds": 3}, {"id": ID5, "choice": "label", "seconds": 2}],
-                       rf"judgments.jsonl:1: id '{ID0}': choice must be one of \['proposal', 'label'\], got 'B'"),
+                       rf"inputs/judgments/r1.jsonl:1: id '{ID0}': choice must be one of \['proposal', 'label'\], got 'B'"),
     "a judgment never asked": ([{"id": i, "choice": "label", "seconds": 1} for i in (ID0, ID5, GOLD[7]["id"])],
                                rf"1 judgment\(s\) for items not compared here, e.g. \['{GOLD[7]['id']}'\]"),
     "a judgment missing": ([{"id": ID0, "choice": "proposal", "seconds": 1}],
@@ -316,19 +335,20 @@ JUDGMENTS = {  # human judgments (feedback.kind: file) for a round that compares
                            {"id": GOLD[7]["id"], "choice": "label", "seconds": 1}],
                           r"no judgment for 1 compared item\(s\).*; 1 judgment\(s\) for items not compared here"),
     "an id twice": ([{"id": ID0, "choice": "label", "seconds": 1}, {"id": ID5, "choice": "label", "seconds": 1},
-                     {"id": ID0, "choice": "proposal", "seconds": 1}], r"judgments.jsonl:3: duplicate id"),
+                     {"id": ID0, "choice": "proposal", "seconds": 1}], r"inputs/judgments/r1.jsonl:3: duplicate id"),
     "not a gold id": ([{"id": "nobody", "choice": "label", "seconds": 1}],
                       r"not among the gold training prompts.*nobody"),
-    "the file is missing": (None, r"judgments.jsonl: file not found"),
+    "the file is missing": (None, r"inputs/judgments/r1.jsonl: file not found"),
+    "the placeholder left empty": ("", r"inputs/judgments/r1.jsonl: no judgment for 2 compared item\(s\)"),
 }
 
 
 @pytest.mark.parametrize("case", JUDGMENTS)
 def test_bad_judgment_files_are_refused(tmp_path, capsys, case):
     judgments, message = JUDGMENTS[case]
-    _judged(tmp_path, judgments or [])
+    _judged(tmp_path, judgments if judgments is not None else [])
     if judgments is None:
-        (tmp_path / "judgments.jsonl").unlink()
+        (tmp_path / "inputs/judgments/r1.jsonl").unlink()
     assert re.search(message, _refine(tmp_path, capsys))
 
 
@@ -339,7 +359,8 @@ def test_good_judgments_decide_the_round(tmp_path, capsys):
     out = tmp_path / "out"
     run_stage(main, ["--params", str(tmp_path / "params.yaml"), "--round", "r1",
                      "--labels", str(tmp_path / "labels.jsonl"), "--proposals", str(tmp_path / "proposals.jsonl"),
-                     "--gold", str(tmp_path / "gold.jsonl"), "--out", str(out / "r1.jsonl"),
+                     "--gold", str(tmp_path / "gold.jsonl"), "--judgments", str(tmp_path / "inputs/judgments/r1.jsonl"),
+                     "--out", str(out / "r1.jsonl"),
                      "--audit", str(out / "audit.jsonl"), "--metrics", str(out / "r1.json"),
                      "--quality", str(out / "r1.quality.json")])
     audit = {a["id"]: a for a in map(json.loads, (out / "audit.jsonl").read_text().splitlines())}
@@ -347,7 +368,7 @@ def test_good_judgments_decide_the_round(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("judgments,message", [
-    ('{"id": "%s", "choice": \n' % ID0, r"judgments.jsonl:1: malformed JSON"),
+    ('{"id": "%s", "choice": \n' % ID0, r"inputs/judgments/r1.jsonl:1: malformed JSON"),
     (_lines([{"id": ID0, "choice": "label", "seconds": 1}]), r"1 judgment\(s\) for items not compared here"),
 ])
 def test_the_judgment_file_is_read_when_a_round_compares_nothing(tmp_path, capsys, judgments, message):
@@ -428,6 +449,7 @@ def test_an_output_that_cannot_be_written_leaves_the_previous_set(tmp_path, caps
     out = tmp_path / "out"
     message = _run_refused(tmp_path, main, [
         "--params", str(tmp_path / "params.yaml"), "--gold", str(tmp_path / "gold.jsonl"),
+        "--label-file", str(tmp_path / "inputs/labels.jsonl"),
         "--out", str(out / "r0.jsonl"), "--metrics", str(out / "r0.json" / "metrics.json"),
         "--quality", str(out / "quality.json")], capsys)
     assert "r0.json" in message and "check the path, its permissions and the free disk space" in message

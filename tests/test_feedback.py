@@ -9,7 +9,7 @@ from ilr.feedback import (build_check_items, file_scores, measure_feedback, orac
 from ilr.feedback_model import build_examples, build_preference_pairs, split_heldout
 from ilr.io import DataFileError
 from ilr.noise import corrupt_records
-from ilr.params import FeedbackParams, FileParams, OracleParams, TaskParams
+from ilr.params import FeedbackParams, OracleParams, TaskParams
 from ilr.tasks import task_from_params
 
 TASK = task_from_params(TaskParams())
@@ -95,8 +95,11 @@ def test_file_judgments(tmp_path, gold):
         {"id": gold[0]["id"], "choice": "proposal", "seconds": 12.5},
         {"id": gold[1]["id"], "choice": "label", "seconds": 3}]))
     items = [{"id": gold[i]["id"], "prompt": "", "label": "", "proposal": ""} for i in (0, 1)]
-    params = FeedbackParams(kind="file", file=FileParams(path=str(path)))
-    assert score_items(items, params=params, task=TASK, gold=gold, seed=0) == [1.0, 0.0]
+    params = FeedbackParams(kind="file")
+    assert score_items(items, params=params, task=TASK, gold=gold, seed=0,
+                       judgments=str(path)) == [1.0, 0.0]
+    with pytest.raises(ValueError, match="feedback.kind is 'file' but no --judgments file was given"):
+        score_items(items, params=params, task=TASK, gold=gold, seed=0)
     with pytest.raises(DataFileError, match="no judgment for 1 compared item"):
         file_scores(items + [{"id": gold[2]["id"]}], read_judgments(str(path), {g["id"] for g in gold}), path=str(path))
 
@@ -133,17 +136,18 @@ def test_file_judgments_must_match_the_compared_items(tmp_path, gold):
     path = tmp_path / "j.jsonl"
     path.write_text("".join(json.dumps({"id": gold[i]["id"], "choice": "label", "seconds": 2}) + "\n"
                             for i in (0, 1, 2)))
-    params = FeedbackParams(kind="file", file=FileParams(path=str(path)))
+    params = FeedbackParams(kind="file")
     items = [{"id": gold[i]["id"], "prompt": "", "label": "", "proposal": ""} for i in (0, 3, 4)]
     with pytest.raises(DataFileError) as caught:
-        score_items(items, params=params, task=TASK, gold=gold, seed=0)
+        score_items(items, params=params, task=TASK, gold=gold, seed=0, judgments=str(path))
     message = str(caught.value)
     assert f"no judgment for 2 compared item(s), e.g. {[gold[3]['id'], gold[4]['id']]}" in message
     assert f"2 judgment(s) for items not compared here, e.g. {[gold[1]['id'], gold[2]['id']]}" in message
     with pytest.raises(DataFileError, match=r"3 judgment\(s\) for items not compared here"):
-        score_items([], params=params, task=TASK, gold=gold, seed=0)  # a round that compares nothing
+        score_items([], params=params, task=TASK, gold=gold, seed=0,
+                    judgments=str(path))  # a round that compares nothing
     path.write_text("")
-    assert score_items([], params=params, task=TASK, gold=gold, seed=0) == []
+    assert score_items([], params=params, task=TASK, gold=gold, seed=0, judgments=str(path)) == []
 
 
 def test_classifier_pairs_are_the_reference_kinds_in_both_orders(gold):

@@ -206,20 +206,21 @@ def test_changing_beta_reruns_only_dpo_stages(tiny_repo):
 
 def test_a_hand_edited_label_file_fails_at_the_gate(tiny_repo):
     """A label file with a row duplicated or deleted by hand (here a user's file for
-    `supervise.kind: file`) stops `dvc repro` at the gate, naming the expectation and the id;
-    the last good label version stays in the cache."""
-    params_path = tiny_repo / "params.yaml"
+    `supervise.kind: file`, inputs/labels.jsonl) stops `dvc repro` at the gate, naming the
+    expectation and the id; the last good label version stays in the cache."""
+    params_path, human = tiny_repo / "params.yaml", tiny_repo / "inputs/labels.jsonl"
     original, before = params_path.read_text(), (tiny_repo / "data/labels/r0.jsonl").read_bytes()
+    placeholder = human.read_bytes()
     lines = before.decode().splitlines()
     ids = [json.loads(line)["id"] for line in lines]
     params = yaml.safe_load(original)
-    params["supervise"].update(kind="file", file={"path": "human.jsonl"})
+    params["supervise"]["kind"] = "file"
     params_path.write_text(yaml.safe_dump(params, sort_keys=False))
     env = command_env(tiny_repo)
     try:
         for edited, expected in ((lines + [lines[3]], f"expect_column_values_to_be_unique(id): 2 unexpected, ids ['{ids[3]}']"),
                                  (lines[:2] + lines[3:], f"missing {ids[2]}")):
-            (tiny_repo / "human.jsonl").write_text("\n".join(edited) + "\n")
+            human.write_text("\n".join(edited) + "\n")
             result = subprocess.run(["dvc", "repro", "supervise"], cwd=tiny_repo, env=env,
                                     capture_output=True, text=True)
             assert result.returncode != 0 and expected in result.stdout + result.stderr
@@ -230,7 +231,49 @@ def test_a_hand_edited_label_file_fails_at_the_gate(tiny_repo):
             assert (tiny_repo / "data/labels/r0.jsonl").read_bytes() == before
     finally:
         params_path.write_text(original)
-        (tiny_repo / "human.jsonl").unlink()
+        human.write_bytes(placeholder)
+    assert "up to date" in _run(["dvc", "status"], tiny_repo)
+
+
+def _downstream(repo, stage) -> set[str]:
+    """The stages that `dvc repro` reruns after ``stage`` when its outputs change."""
+    edges = re.findall(r'"([^"]+)" -> "([^"]+)"', _run(["dvc", "dag", "--dot"], repo))
+    found, todo = set(), [stage]
+    while todo:
+        current = todo.pop()
+        for a, b in edges:
+            if a == current and b not in found:
+                found.add(b)
+                todo.append(b)
+    return found
+
+
+UPSTREAM = {"base_model", "prepare", "supervisor", "feedback_model", "sft@gold", "evaluate@base",
+            "evaluate@supervisor", "evaluate@gold"}
+
+
+@pytest.mark.parametrize("path,stage", [("inputs/judgments/r1.jsonl", "refine@r1"),
+                                        ("inputs/labels.jsonl", "supervise"),
+                                        ("inputs/gsm8k/train.jsonl", "prepare")])  # a new file
+def test_editing_a_user_file_makes_only_its_readers_stale(tiny_repo, path, stage):
+    """After a user edits a file under inputs/, `dvc status` lists the stage that reads it and
+    nothing else; `dvc repro` reruns it, then what follows it wherever its outputs change."""
+    file = tiny_repo / path
+    before = file.read_bytes() if file.exists() else None
+    with open(file, "a") as f:
+        f.write('{"id": "arith-train-00000", "choice": "label", "seconds": 1}\n')
+    try:
+        status = json.loads(_run(["dvc", "status", "--json"], tiny_repo))
+    finally:
+        file.write_bytes(before) if before is not None else file.unlink()
+    assert set(status) == {stage}, status
+    assert "up to date" in _run(["dvc", "status"], tiny_repo)
+    stages = set(yaml.safe_load((tiny_repo / "dvc.lock").read_text())["stages"])
+    assert _downstream(tiny_repo, stage) == {
+        "refine@r1": {"round_sft@r1", "round_evaluate@r1", "round_kl@r1", "propose@r2",
+                      "refine@r2", "round_sft@r2", "round_evaluate@r2", "round_kl@r2", "report"},
+        "supervise": stages - UPSTREAM - {"supervise"},
+        "prepare": stages - {"base_model", "prepare"}}[stage]
 
 
 @pytest.mark.slow

@@ -52,12 +52,12 @@ def sql_repo(tmp_path_factory):
     params["dpo_rounds"] = QUICK.replace["dpo_rounds"]
     params["task"]["name"] = "sql"
     params["task"]["sql"]["sandbox"]["timeout_s"] = 0.5
-    params["supervise"] = {**params["supervise"], "kind": "file", "file": {"path": "r0.jsonl"}}
+    params["supervise"]["kind"] = "file"  # inputs/labels.jsonl
     gold = load_gold_records(build_section(Params, params).task, seed=params["seed"])["train"]
     hostile = _hostile(gold[0])
     labels = [{"id": g["id"], "response": hostile[i // 2] if i % 2 else g["response"]}
               for i, g in enumerate(gold)]  # 4 gold labels, 4 hostile ones
-    (root / "r0.jsonl").write_text("".join(json.dumps(lab) + "\n" for lab in labels))
+    (root / "inputs/labels.jsonl").write_text("".join(json.dumps(lab) + "\n" for lab in labels))
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     cache = root.parent / "sql-cache"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",

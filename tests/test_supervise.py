@@ -4,7 +4,7 @@ import pytest
 
 import ilr.supervisor as supervisor_module
 from ilr.io import DataFileError
-from ilr.params import FileParams, NoiseParams, Params, SuperviseParams, SupervisorParams, TaskParams
+from ilr.params import NoiseParams, Params, SuperviseParams, SupervisorParams, TaskParams
 from ilr.supervise import measure_labels, read_label_file, supervise_labels
 from ilr.supervisor import split_half_a, train_supervisor
 from ilr.tasks import load_gold_records, task_from_params
@@ -30,8 +30,8 @@ def test_file_kind_reads_human_demonstrations(tmp_path, splits):
     path = tmp_path / "human.jsonl"
     gold = splits["train"]
     path.write_text("\n".join(json.dumps({"id": g["id"], "response": "#### 0"}) for g in gold[:5]))
-    params = Params(supervise=SuperviseParams(kind="file", file=FileParams(path=str(path))))
-    labels, _ = supervise_labels(gold, task=TASK, params=params)
+    params = Params(supervise=SuperviseParams(kind="file"))
+    labels, _ = supervise_labels(gold, task=TASK, params=params, label_file=str(path))
     assert [lab["prompt"] for lab in labels] == [g["prompt"] for g in gold[:5]]
     assert all(lab["source"] == "file" for lab in labels)
 

@@ -85,7 +85,7 @@ def test_sft_changed_the_model(tiny_repo):
 def test_metrics_show_lists_base_and_sft(tiny_repo):
     out = _run(["dvc", "metrics", "show", "--json"], tiny_repo)
     shown = json.dumps(json.loads(out))
-    for name in ("base", "gold", "r0", "supervisor", "labels/r0", "feedback"):
+    for name in ("base", "gold", "rounds/r0", "supervisor", "labels/r0", "feedback"):
         assert f"metrics/{name}.json" in shown, name
 
 
@@ -232,6 +232,9 @@ def test_a_hand_edited_label_file_fails_at_the_gate(tiny_repo):
     finally:
         params_path.write_text(original)
         human.write_bytes(placeholder)
+        # its metrics are cache: false, so git (the fixture's commit) brings them back
+        _run(["git", "checkout", "--", "metrics/labels/r0.json", "metrics/quality/r0.json"],
+             tiny_repo)
     assert "up to date" in _run(["dvc", "status"], tiny_repo)
 
 

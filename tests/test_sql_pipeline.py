@@ -7,7 +7,6 @@ say why, and leave the databases as they were. The slow test then runs `dvc repr
 other stage (SFT, evaluation, KL, the DPO round, the report) on the same repo."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from ilr.params import Params, build_section
 from ilr.profiles import apply_profile, load_profile
 from ilr.sql_sandbox import build_database, database_file
 from ilr.tasks import load_gold_records
+from tiny import copy_repo_files
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = load_profile(REPO / "profiles/quick.yaml")
@@ -40,13 +40,7 @@ def _run(args, cwd, env):
 @pytest.fixture(scope="module")
 def sql_repo(tmp_path_factory):
     root = tmp_path_factory.mktemp("sqlrepo")
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO,
-                           capture_output=True, text=True, check=True).stdout.split()
-    for name in files:
-        if (REPO / name).is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, root / name)
-    (root / "dvc.lock").unlink(missing_ok=True)
+    copy_repo_files(root)
     params = apply_profile(yaml.safe_load((root / "params.yaml").read_text()), QUICK)
     params["rounds"] = {"r1": {"prev": "r0", "mode": "feedback"}}
     params["dpo_rounds"] = QUICK.replace["dpo_rounds"]

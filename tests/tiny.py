@@ -35,7 +35,9 @@ def run(args, cwd, env: dict | None = None) -> str:
     return result.stdout
 
 
-def build_tiny_repo(root: Path) -> Path:
+def copy_repo_files(root: Path) -> None:
+    """This repo's git-tracked and untracked (not ignored) files into ``root``, without its
+    dvc.lock: a repo whose every stage is still to run."""
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO,
                            capture_output=True, text=True, check=True).stdout.split()
     for name in files:
@@ -43,6 +45,10 @@ def build_tiny_repo(root: Path) -> Path:
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, root / name)
     (root / "dvc.lock").unlink(missing_ok=True)
+
+
+def build_tiny_repo(root: Path) -> Path:
+    copy_repo_files(root)
     params = apply_profile(yaml.safe_load((root / "params.yaml").read_text()), QUICK)
     params["rounds"] = ROUNDS  # the profile's sizes: 8 prompts, 6 test problems, alpha 0.25
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ilr.params import ROUND_ZERO, round_depth
+from ilr.rounds import ROUND_ZERO, round_depth
 from ilr.tasks import Task
 
 

@@ -9,6 +9,7 @@ import contextlib
 import importlib.util
 import os
 import re
+import sys
 from pathlib import Path
 
 import torch
@@ -161,12 +162,21 @@ def save_causal_lm(model, tokenizer, out: str | Path, *, dtype: str = "bfloat16"
         tokenizer.save_pretrained(tmp)
 
 
+_ANNOUNCED: set[str] = set()  # what auto resolved to, said once per process
+
+
 def resolve_dtype(name: str = "float32") -> str:
     """The compute dtype ``model.dtype`` names: ``auto`` is bfloat16 where the hardware computes
-    in it natively (a GPU, a CPU with AVX512-BF16/AMX) and float32 elsewhere. The default is an
-    explicit float32, so two machines give the same numbers under one ``dvc.lock``."""
+    in it natively (a GPU, a CPU with AVX512-BF16/AMX) and float32 elsewhere, said on stderr;
+    float32 gives the same numbers on every machine."""
     if name == "auto":
-        return "bfloat16" if bf16_supported() else "float32"
+        resolved = "bfloat16" if bf16_supported() else "float32"
+        if resolved not in _ANNOUNCED:
+            _ANNOUNCED.add(resolved)
+            print(f"model.dtype auto: computing in {resolved} (native bfloat16 "
+                  f"{'found' if resolved == 'bfloat16' else 'not found'} on this machine)",
+                  file=sys.stderr)
+        return resolved
     if name not in ("float32", "bfloat16"):
         raise ValueError(f"model.dtype: {name!r} is not allowed; choose auto, float32 or bfloat16")
     return name

@@ -32,7 +32,8 @@ from pathlib import Path
 
 from ilr.io import DataFileError, read_json, read_records, write_json
 from ilr.paired_stats import bootstrap_ci, fisher, holm, mcnemar, mean_sd, stratified_mcnemar
-from ilr.params import ROUND_ZERO, load_params, round_depth
+from ilr.params import load_params
+from ilr.rounds import ROUND_ZERO, round_depth
 from ilr.reliability import sign_test
 from ilr.summary import ARMS, dpo_depth
 from ilr.tasks import task_from_params

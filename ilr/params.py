@@ -8,17 +8,18 @@ fields, kept as mappings and checked against the library's config class where th
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Dict, Literal, Optional
+from typing import Dict, List, Literal, Optional
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ilr.arith import ArithSpec
 # ParamsError and build_section are imported from here by the stages and the tests
-from ilr.params_section import (ParamsError, PositiveFloat, PositiveInt, Probability, Section,
+from ilr.params_section import (NonNegativeInt, ParamsError, PositiveFloat, PositiveInt,
+                                Probability, Section,
                                 Share, build_section, describe)
 from ilr.params_yaml import read_params_yaml
+from ilr.rounds import ROUND_ZERO, check_proposal_versions, check_rounds
 from ilr.sql_generator import SqlSpec
 
 EMBEDDED_MODEL = "embedded:smollm2-135m-instruct"
@@ -29,7 +30,7 @@ class ModelParams(Section):
     base: str = EMBEDDED_MODEL  # the embedded default, a hub id or a local folder
     save_dtype: SaveDtype = "bfloat16"
     # compute dtype (auto follows the hardware)
-    dtype: Literal["auto", "float32", "bfloat16"] = "float32"
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     # the weak supervisor's and the comparison classifier's base (hub id or folder); None: the
     # student's (models/base, converted from `base`)
     supervisor_base: Optional[str] = None
@@ -69,6 +70,7 @@ class TaskParams(Section):
     n_train: Optional[PositiveInt] = 400
     n_test: Optional[PositiveInt] = 500
     n_supervisor: PositiveInt = 400  # gold half A: the weak supervisor's and feedback model's data
+    data_seed: NonNegativeInt = 0    # the problems and their splits; `seed` is the method's
     arith: ArithSpec = Field(default_factory=ArithSpec)
     gsm8k: Gsm8kParams = Field(default_factory=Gsm8kParams)
     sql: SqlParams = Field(default_factory=SqlParams)
@@ -161,7 +163,6 @@ class FeedbackParams(Section):
         return refuse_file_key(data, "feedback")
 
 
-ROUND_ZERO = "r0"  # the supervisor's labels, data/labels/r0.jsonl
 # feedback (ILR) | naive (the ablation: proposals replace, no feedback) | naive_reference (the
 # reference code's ablation: a random alpha share of all labels, no difference filter)
 RoundMode = Literal["feedback", "naive", "naive_reference"]
@@ -175,7 +176,10 @@ class RoundParams(Section):
 
 
 class ProposeParams(Section):
-    """Cross-labeling: the two half models (the ``sft`` recipe) and how they write proposals."""
+    """Cross-labeling: the two half models (the ``sft`` recipe) and how they write proposals.
+    ``versions``: the label versions proposals are made for, one stage each; every round's
+    ``prev``, once (rounds refining the same labels share its proposals)."""
+    versions: List[str] = Field(default_factory=lambda: [ROUND_ZERO])
     generation: GenerationParams = Field(default_factory=GenerationParams)
 
 
@@ -268,31 +272,8 @@ class Params(Section):
     @model_validator(mode="after")
     def _rounds_chain_from_r0(self):
         check_rounds(self.rounds)
+        check_proposal_versions(self.rounds, self.propose.versions)
         return self
-
-
-def check_rounds(rounds: dict) -> None:
-    """Every round starts from r0 or another round, names are plain and no chain loops."""
-    for name, item in rounds.items():
-        if not re.fullmatch(r"[A-Za-z0-9_]+", name) or name in (ROUND_ZERO, "gold"):
-            raise ValueError(f"rounds.{name}: a round name must be letters, digits or _ and not "
-                             f"{ROUND_ZERO!r} or 'gold' (it names data/labels/<name>.jsonl)")
-        if item.prev != ROUND_ZERO and item.prev not in rounds:
-            raise ValueError(f"rounds.{name}.prev: {item.prev!r} is neither {ROUND_ZERO!r} nor a "
-                             f"round; choose one of {[ROUND_ZERO, *rounds]}")
-    for name in rounds:
-        round_depth(rounds, name)
-
-
-def round_depth(rounds: dict, name: str) -> int:
-    """How many rounds lie between ``name`` and r0 (r1 after r0 is 1)."""
-    depth, seen = 0, set()
-    while name != ROUND_ZERO:
-        if name in seen:
-            raise ValueError(f"rounds.{name}.prev: the rounds {sorted(seen)} form a loop")
-        seen.add(name)
-        name, depth = rounds[name].prev, depth + 1
-    return depth
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

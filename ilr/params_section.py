@@ -43,6 +43,7 @@ def _share(value: float) -> float:
 
 PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
 Probability = Annotated[float, AfterValidator(_probability)]
 Share = Annotated[float, AfterValidator(_share)]  # a share of something: (0, 1]
 

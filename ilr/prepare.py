@@ -24,7 +24,7 @@ def check_local_source(task_params, folder: str) -> None:
 def build_gold_splits(params: Params) -> dict[str, list[dict]]:
     """The gold splits: the student's training prompts (half B), the test set, and the
     supervisor's half A."""
-    splits = load_gold_records(params.task, seed=params.seed)
+    splits = load_gold_records(params.task, seed=params.task.data_seed)
     ids = [r["id"] for split in splits.values() for r in split]
     if len(set(ids)) != len(ids):
         raise ValueError("task produced duplicate ids; ids must be unique across splits")

@@ -15,20 +15,21 @@ from ilr.sft import run_sft_trainer
 from ilr.tasks import Task
 
 
-def split_halves(labels: list[dict], *, seed: int, round_name: str) -> tuple[list, list]:
-    """A seeded split of the labels into two halves (a new split every round)."""
+def split_halves(labels: list[dict], *, seed: int, version: str) -> tuple[list, list]:
+    """A seeded split of the labels into two halves (a new split for every label version)."""
     order = list(range(len(labels)))
-    random.Random(f"halves/{seed}/{round_name}").shuffle(order)
+    random.Random(f"halves/{seed}/{version}").shuffle(order)
     cut = len(order) // 2
     return [labels[i] for i in sorted(order[:cut])], [labels[i] for i in sorted(order[cut:])]
 
 
 def propose_labels(base: str, labels: list[dict], *, task: Task, sft: SftParams,
-                   generation: GenerationParams, seed: int, round_name: str,
+                   generation: GenerationParams, seed: int, version: str,
                    dtype: str = "float32", backend: str = "transformers") -> list[dict]:
-    """One proposal per label, ``{id, proposal, half}``, each written by the model that was
-    fine-tuned on the other half."""
-    halves = split_halves(labels, seed=seed, round_name=round_name)
+    """One proposal per label of label version ``version``, ``{id, proposal, half}``, each
+    written by the model that was fine-tuned on the other half. Every round that refines this
+    version reads the same proposals: an ILR and a naive round differ only in the decision."""
+    halves = split_halves(labels, seed=seed, version=version)
     proposals = []
     for k, (train, other) in enumerate([(halves[0], halves[1]), (halves[1], halves[0])]):
         with tempfile.TemporaryDirectory(prefix=f"half{k}-") as workdir:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ilr.audit import build_audit_rows, order_versions
 from ilr.io import atomic_path, read_csv, read_json, read_jsonl
-from ilr.params import ROUND_ZERO, Params, round_depth
+from ilr.params import Params
+from ilr.rounds import ROUND_ZERO, round_depth
 from ilr.summary import ARMS, FIELDS, merge_round_metrics
 from ilr.tasks import Task
 

@@ -9,7 +9,7 @@ figure is read from the one metrics file that holds it: a model's test metrics f
 """
 from __future__ import annotations
 
-from ilr.params import ROUND_ZERO, round_depth
+from ilr.rounds import ROUND_ZERO, round_depth
 
 ARMS = {"feedback": "ilr", "naive": "naive", "naive_reference": "naive"}
 PLOT_ARMS = ("ilr", "naive", "dpo")

@@ -1,7 +1,7 @@
 """DVC stage `refine@<round>`: the difference filter, comparison feedback and the capped
 decision rule; writes the next label version, its audit log and its label metrics.
 
-    python -m stages.refine --params params.yaml --round r1 --labels data/labels/r0.jsonl --proposals data/proposals/r1.jsonl --gold data/gold/train.jsonl --classifier models/feedback --judgments inputs/judgments/r1.jsonl --out data/labels/r1.jsonl --audit data/audit/r1.jsonl --metrics metrics/labels/r1.json --quality metrics/quality/r1.json
+    python -m stages.refine --params params.yaml --round r1 --labels data/labels/r0.jsonl --proposals data/proposals/r0.jsonl --gold data/gold/train.jsonl --classifier models/feedback --judgments inputs/judgments/r1.jsonl --out data/labels/r1.jsonl --audit data/audit/r1.jsonl --metrics metrics/labels/r1.json --quality metrics/quality/r1.json
 """
 import argparse
 import json

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from ilr.errors import run_stage
 from ilr.io import read_json, write_csv, write_json
-from ilr.params import ROUND_ZERO, load_params
+from ilr.params import load_params
+from ilr.rounds import ROUND_ZERO
 from ilr.report import write_report
 from ilr.summary import FIELDS, build_summary_rows, split_arms
 from ilr.tasks import task_from_params

@@ -24,7 +24,7 @@ def test_dry_run_sets_up_the_vllm_repro_of_the_default(tmp_path):
     assert "generation.backend vllm, model.dtype auto, 400 prompts, 500 test problems" in result.stdout
     stages = [line.strip() for line in result.stdout.splitlines() if line.startswith("  ")]
     assert stages[0] == "base_model" and stages[-1] == "report"
-    assert {"supervisor", "evaluate@base", "propose@r1", "dpo_pairs@d1", "round_kl@r1"} <= set(stages)
+    assert {"supervisor", "evaluate@base", "propose@r0", "dpo_pairs@d1", "round_kl@r1"} <= set(stages)
     params = yaml.safe_load((keep / "params.yaml").read_text())
     assert params["generation"] == {"backend": "vllm"} and params["model"]["dtype"] == "auto"
     assert not (keep / "dvc.lock").exists()  # a fresh run, not the committed lock

@@ -133,12 +133,12 @@ def test_missing_and_malformed_files(tmp_path):
 
 
 def test_rounds_chain_from_r0():
-    from ilr.params import round_depth
+    from ilr.rounds import round_depth
 
     assert load_params(REPO / "params.yaml").rounds["r1"].prev == "r0"
     rounds = {"r1": {"prev": "r0"}, "r2": {"prev": "r1"}, "r3": {"prev": "r2"},
               "n1": {"prev": "r0", "mode": "naive"}, "n2": {"prev": "n1", "mode": "naive"}}
-    params = build_section(Params, {"rounds": rounds})
+    params = build_section(Params, {"rounds": rounds, "propose": {"versions": ["r0", "r1", "r2", "n1"]}})
     assert {name: round_depth(params.rounds, name) for name in params.rounds} == {
         "r1": 1, "r2": 2, "r3": 3, "n1": 1, "n2": 2}
     assert {params.rounds[n].mode for n in ("r1", "r2", "r3")} == {"feedback"}
@@ -196,3 +196,21 @@ def test_library_sections_parse_with_hf_argument_parser(tmp_path, path):
         else:
             (config,) = HfArgumentParser(config_class).parse_dict(values, allow_extra_keys=False)
         assert all(getattr(config, k) == v for k, v in values.items() if k != "output_dir")
+
+
+def test_each_round_prev_needs_its_proposals(tmp_path):
+    """A round whose prev is not in propose.versions has no propose stage to read: refused with
+    the list to write; rounds with the same prev share one version."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["rounds"]["r2"] = {"prev": "r1", "mode": "feedback"}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(ParamsError, match=r"propose.versions: \['r0'\] lacks \['r1'\].*\['r0', 'r1'\]"):
+        load_params(path)
+    params["propose"]["versions"] = ["r0", "r1"]
+    path.write_text(yaml.safe_dump(params))
+    assert load_params(path).propose.versions == ["r0", "r1"]
+    params["propose"]["versions"] = ["r0", "r1", "r0"]
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(ParamsError, match="lists a version twice"):
+        load_params(path)

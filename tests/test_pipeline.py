@@ -108,7 +108,7 @@ def _stages_run(log):
 def test_one_rounds_stage_runs_only_what_it_needs(tiny_repo):
     ran = _stages_run((tiny_repo / ".first-repro.log").read_text())
     assert ran == {"base_model", "prepare", "supervisor", "supervise", "feedback_model",
-                   "propose@r1", "refine@r1", "propose@r2", "refine@r2"}
+                   "propose@r0", "refine@r1", "propose@r1", "refine@r2"}
 
 
 def test_every_round_writes_labels_audit_and_metrics(tiny_repo):
@@ -116,7 +116,7 @@ def test_every_round_writes_labels_audit_and_metrics(tiny_repo):
     for name, item in ROUNDS.items():
         labels = _read(tiny_repo / f"data/labels/{name}.jsonl")
         assert [(lab["id"], lab["prompt"]) for lab in labels] == [(lab["id"], lab["prompt"]) for lab in r0]
-        proposals = _read(tiny_repo / f"data/proposals/{name}.jsonl")
+        proposals = _read(tiny_repo / f"data/proposals/{item['prev']}.jsonl")
         assert {p["id"] for p in proposals} == {lab["id"] for lab in r0}
         audit = (tiny_repo / f"data/audit/{name}.jsonl").read_text().splitlines()
         metrics = json.loads((tiny_repo / f"metrics/labels/{name}.json").read_text())
@@ -129,8 +129,8 @@ def test_every_round_writes_labels_audit_and_metrics(tiny_repo):
         assert 0 <= test["accuracy"] <= 1 and test["n"] == 6 and test["dtype"] == "float32"
         assert (tiny_repo / f"models/sft/{name}/model.safetensors").is_file()
     lock = yaml.safe_load((tiny_repo / "dvc.lock").read_text())["stages"]
-    for name in ROUNDS:  # the half models are intermediates: only the proposals are cached
-        assert [o["path"] for o in lock[f"propose@{name}"]["outs"]] == [f"data/proposals/{name}.jsonl"]
+    for version in ("r0", "r1"):  # the half models are intermediates: only the proposals are cached
+        assert [o["path"] for o in lock[f"propose@{version}"]["outs"]] == [f"data/proposals/{version}.jsonl"]
 
 
 def test_metrics_show_lists_every_round(tiny_repo):
@@ -273,7 +273,7 @@ def test_editing_a_user_file_makes_only_its_readers_stale(tiny_repo, path, stage
     assert "up to date" in _run(["dvc", "status"], tiny_repo)
     stages = set(yaml.safe_load((tiny_repo / "dvc.lock").read_text())["stages"])
     assert _downstream(tiny_repo, stage) == {
-        "refine@r1": {"round_sft@r1", "round_evaluate@r1", "round_kl@r1", "propose@r2",
+        "refine@r1": {"round_sft@r1", "round_evaluate@r1", "round_kl@r1", "propose@r1",
                       "refine@r2", "round_sft@r2", "round_evaluate@r2", "round_kl@r2", "report"},
         "supervise": stages - UPSTREAM - {"supervise"},
         "prepare": stages - {"base_model", "prepare"}}[stage]

@@ -16,12 +16,12 @@ def labels():
 
 
 def test_halves_are_disjoint_seeded_and_change_per_round(labels):
-    a, b = split_halves(labels, seed=0, round_name="r1")
+    a, b = split_halves(labels, seed=0, version="r0")
     assert len(a) == 20 and len(b) == 21
     assert {r["id"] for r in a} | {r["id"] for r in b} == {r["id"] for r in labels}
     assert not {r["id"] for r in a} & {r["id"] for r in b}
-    assert (a, b) == split_halves(labels, seed=0, round_name="r1")
-    assert a != split_halves(labels, seed=0, round_name="r2")[0]
+    assert (a, b) == split_halves(labels, seed=0, version="r0")
+    assert a != split_halves(labels, seed=0, version="r1")[0]
 
 
 def test_each_model_proposes_for_the_other_half(monkeypatch, labels):
@@ -43,7 +43,7 @@ def test_each_model_proposes_for_the_other_half(monkeypatch, labels):
 
     monkeypatch.setattr(propose_module, "run_sft_trainer", fake_trainer)
     monkeypatch.setattr(propose_module, "generate_responses", fake_generate)
-    proposals = propose_labels("base", labels, task=TASK, sft=SftParams(), seed=0, round_name="r1",
+    proposals = propose_labels("base", labels, task=TASK, sft=SftParams(), seed=0, version="r0",
                                generation=GenerationParams())
     assert [p["id"] for p in proposals] == [r["id"] for r in labels]
     assert asked == [trained_on[1], trained_on[0]]

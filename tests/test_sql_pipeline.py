@@ -47,7 +47,7 @@ def sql_repo(tmp_path_factory):
     params["task"]["name"] = "sql"
     params["task"]["sql"]["sandbox"]["timeout_s"] = 0.5
     params["supervise"]["kind"] = "file"  # inputs/labels.jsonl
-    gold = load_gold_records(build_section(Params, params).task, seed=params["seed"])["train"]
+    gold = load_gold_records(build_section(Params, params).task, seed=params["task"].get("data_seed", 0))["train"]
     hostile = _hostile(gold[0])
     labels = [{"id": g["id"], "response": hostile[i // 2] if i % 2 else g["response"]}
               for i, g in enumerate(gold)]  # 4 gold labels, 4 hostile ones

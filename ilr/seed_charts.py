@@ -45,16 +45,13 @@ def seed_chart_rows(compare: dict, metric: str) -> dict:
     return {"points": points, "references": references}
 
 
-def _color(field: str, domain: list[str], colors: list[str]):
-    import altair as alt
-
-    return alt.Color(f"{field}:N", scale=alt.Scale(domain=domain, range=colors),
-                     legend=alt.Legend(title=field))
-
-
 def arm_color():
     """The arm colour encoding every chart uses."""
-    return _color("arm", list(ARM_COLORS), list(ARM_COLORS.values()))
+    import altair as alt
+
+    return alt.Color("arm:N", scale=alt.Scale(domain=list(ARM_COLORS),
+                                              range=list(ARM_COLORS.values())),
+                     legend=alt.Legend(title="arm"))
 
 
 def render_seed_chart(rows: dict, *, title: str, x: str = "round", y_title: str) -> str:

@@ -244,6 +244,7 @@ class LauncherParams(Section):
 
 class Params(Section):
     seed: int = 0
+    seeds: List[int] = Field(default_factory=list)  # further seeds: one seed_run stage each
     model: ModelParams = Field(default_factory=ModelParams)
     task: TaskParams = Field(default_factory=TaskParams)
     sft: SftParams = Field(default_factory=SftParams)
@@ -271,6 +272,9 @@ class Params(Section):
 
     @model_validator(mode="after")
     def _rounds_chain_from_r0(self):
+        if len(set(self.seeds)) != len(self.seeds) or self.seed in self.seeds:
+            raise ValueError(f"seeds: {self.seeds} must be distinct and leave out seed "
+                             f"{self.seed}, the main run's")
         check_rounds(self.rounds)
         check_proposal_versions(self.rounds, self.propose.versions)
         return self

@@ -14,6 +14,7 @@ from ilr.audit import build_audit_rows, order_versions
 from ilr.io import atomic_path, read_csv, read_json, read_jsonl
 from ilr.params import Params
 from ilr.rounds import ROUND_ZERO, round_depth
+from ilr.seed_charts import arm_color, claim_table_rows, render_seed_charts
 from ilr.summary import ARMS, FIELDS, merge_round_metrics
 from ilr.tasks import Task
 
@@ -68,6 +69,7 @@ def collect_run(params: Params, *, task: Task, root: str | Path = ".", samples: 
             "samples": {kind: rng.sample(rows, min(samples, len(rows)))
                         for kind, rows in picked.items()},
             "feedback": _maybe_json(root / "metrics/feedback.json"),
+            "compare": _maybe_json(root / "metrics/compare.json"),
             "sweep": read_csv(root / "plots/sweep/ilr.csv") + read_csv(root / "plots/sweep/dpo.csv")}
 
 
@@ -94,7 +96,7 @@ def render_chart(rows: list[dict], *, y: str, title: str, x: str = "round",
         return f"<p>No data for {html.escape(title)} yet.</p>"
     chart = alt.Chart(data, title=title).mark_line(point=True).encode(
         x=alt.X(f"{x}:Q", title=x, axis=alt.Axis(tickMinStep=1, format="d") if x == "round" else alt.Axis()), y=alt.Y(f"{y}:Q", title=y.replace("_", " ")),
-        color=alt.Color("arm:N"), tooltip=list(data.columns[:6])).properties(width=420, height=260)
+        color=arm_color(), tooltip=list(data.columns[:6])).properties(width=420, height=260)
     if rule_x is not None:
         chart = chart + alt.Chart(pd.DataFrame({x: [rule_x]})).mark_rule(strokeDash=[4, 4]).encode(
             x=f"{x}:Q")
@@ -120,9 +122,12 @@ def render_report(run: dict) -> str:
                                    rule_x=_mean_break_even(run["sweep"]),
                                    title="Label accuracy change against feedback accuracy "
                                          f"(dashed: break-even {_mean_break_even(run['sweep']):.2f})"))
+    compare = run.get("compare")
+    seeds = ({"n": len(compare.get("seeds", [])), "charts": render_seed_charts(compare),
+              "claims": claim_table_rows(compare)} if compare else None)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     return env.from_string(TEMPLATE).render(run=run, charts=charts, columns=ROUND_COLUMNS,
-                                            summary_rows=summary_rows)
+                                            summary_rows=summary_rows, seeds=seeds)
 
 
 def _mean_break_even(rows: list[dict]) -> float:
@@ -144,7 +149,12 @@ th { background: #f3f3f3; } td.text { text-align: left; font-family: monospace; 
 {% for name, acc in run.baselines.items() %}<b>{{ name }}</b> {{ "%.3f"|format(acc) }}{% if not loop.last %}, {% endif %}{% endfor %}.
 {% if run.feedback %}{% set fb = run.feedback.decided or {} %}Feedback ({{ run.feedback.kind }}) accuracy where gold decides:
 {{ fb.accuracy if fb.accuracy is none else "%.3f"|format(fb.accuracy) }}.{% endif %}</p>
-<h2>Accuracy by round</h2>
+{% if seeds %}<h2>Over {{ seeds.n }} seeds (metrics/compare.json)</h2>
+<div class="charts" id="seed-charts">{% for chart in seeds.charts %}<figure class="chart">{{ chart|safe }}</figure>{% endfor %}</div>
+<table id="claims"><tr><th>the paper's claim</th><th>here</th><th>p</th><th>why</th></tr>
+{% for c in seeds.claims %}<tr><td class="text">{{ c.claim }}</td><td class="text">{{ c.status }}</td><td>{{ c.p }}</td><td class="text">{{ c.reason }}</td></tr>{% endfor %}
+</table>{% endif %}
+<h2>Accuracy by round{% if seeds %} (seed {{ run.compare.seeds[0] }}){% endif %}</h2>
 <div class="charts" id="charts">{% for chart in charts %}<figure class="chart">{{ chart|safe }}</figure>{% endfor %}</div>
 <table id="rounds"><tr>{% for c in columns %}<th>{{ c }}</th>{% endfor %}</tr>
 {% for row in run.rounds %}<tr>{% for c in columns %}{% set v = row.get(c) %}

@@ -1,24 +1,33 @@
-"""Stage `compare` (not in dvc.yaml yet): seed runs side by side, with paired tests and the
-paper's claims, as metrics/compare.json (see ilr/compare.py).
+"""DVC stage `compare`: the main run (seed `seed`) and each seed run (`seeds`, runs/seed<s>)
+side by side, with paired tests and the paper's claims, as metrics/compare.json (ilr/compare.py).
 
-    python -m stages.compare --run seed0=../seed0 --run seed1=../seed1 --out metrics/compare.json
+    python -m stages.compare --params params.yaml --main . --runs runs --out metrics/compare.json
+
+`--run NAME=PATH` (repeatable) compares given folders instead, e.g. checkouts of other branches.
 """
 import argparse
 
 from ilr.compare import claim_rows, parse_runs, run_compare
 from ilr.errors import run_stage
+from ilr.params import load_params
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", action="append", required=True, metavar="NAME=PATH",
-                        help="a seed run's folder, named; repeat for each seed")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--main", default=".", help="the main run's folder (seed `seed`)")
+    parser.add_argument("--runs", default="runs", help="folder of the seed runs, seed<s> each")
+    parser.add_argument("--run", action="append", metavar="NAME=PATH",
+                        help="compare these folders instead of params' seeds; repeatable")
     parser.add_argument("--out", default="metrics/compare.json")
     parser.add_argument("--n-boot", type=int, default=10_000, help="bootstrap resamples")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level")
     args = parser.parse_args(argv)
-    result = run_compare(parse_runs(args.run), out=args.out, n_boot=args.n_boot, seed=args.seed,
+    if not args.run:
+        params = load_params(args.params)
+        args.run = [f"seed{params.seed}={args.main}",
+                    *(f"seed{s}={args.runs}/seed{s}" for s in params.seeds)]
+    result = run_compare(parse_runs(args.run), out=args.out, n_boot=args.n_boot, seed=0,
                          alpha=args.alpha)
     for row in claim_rows(result):
         print(row["claim"], row["status"], row["p"])

@@ -1,0 +1,66 @@
+"""Fig. 4 over seeds (ilr/seed_charts.py) on synthetic three-seed runs with planted effects,
+and the report page that carries it, opened in headless Chromium."""
+import os
+import shutil
+
+import pytest
+from browser import dump_dom, screenshot
+from click.testing import CliRunner
+from test_compare import runs
+
+from ilr.cli import main
+from ilr.compare import compare_runs, load_run
+from ilr.io import write_json
+from ilr.seed_charts import ARM_COLORS, claim_table_rows, seed_chart_rows
+
+
+@pytest.fixture(scope="module")
+def three_seeds(tmp_path_factory):
+    folders = runs(tmp_path_factory.mktemp("seeds"))
+    return compare_runs({s: load_run(p) for s, p in folders.items()}, n_boot=300, seed=0)
+
+
+def test_each_arm_has_a_point_per_round_with_its_interval(three_seeds):
+    rows = seed_chart_rows(three_seeds, "test_accuracy")
+    by = {(p["arm"], p["round"]): p for p in rows["points"]}
+    assert set(by) == {(arm, r) for arm in ("ilr", "naive", "dpo") for r in (0, 1)}
+    assert by[("ilr", 0)]["version"] == by[("dpo", 0)]["version"] == "r0"  # SFT r0 starts each
+    assert by[("ilr", 1)]["mean"] == pytest.approx(0.60) and by[("dpo", 1)]["mean"] == pytest.approx(0.50)
+    for p in rows["points"]:
+        assert p["seeds"] == 3 and p["lo"] <= p["mean"] <= p["hi"] and p["hi"] - p["lo"] > 0.01
+    assert {r["reference"]: round(r["mean"], 2) for r in rows["references"]} == {
+        "weak supervisor": 0.40, "SFT r0": 0.55, "gold SFT (ceiling)": 0.70}
+    labels = seed_chart_rows(three_seeds, "label_accuracy")
+    assert {p["arm"] for p in labels["points"]} == {"ilr", "naive"} and labels["references"] == []
+
+
+def test_claims_table_has_no_none(three_seeds):
+    rows = claim_table_rows({**three_seeds, "claims": {
+        **three_seeds["claims"], "missing": {"statement": "x", "status": "inconclusive", "p": None}}})
+    assert {r["status"] for r in rows} <= {"reproduced", "not reproduced", "inconclusive"}
+    assert rows[-1]["p"] == "–" and all("None" not in str(r) for r in rows)
+
+
+def test_the_report_draws_error_bars_legends_and_references(three_seeds, planted_run, tmp_path):
+    root = tmp_path / "run"
+    shutil.copytree(planted_run[0], root)
+    write_json(root / "metrics/compare.json", three_seeds)
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        result = CliRunner().invoke(main, ["report", "--out", "reports/ilr.html"])
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 0, result.output
+    page = root / "reports/ilr.html"
+    assert screenshot(page, tmp_path / "report.png", tmp_path / "profile") == (1280, 1800)
+    dom = dump_dom(page, tmp_path / "profile")
+    seeds = dom[dom.index('id="seed-charts"'):dom.index('id="claims"')]
+    assert seeds.count("<svg") == 3
+    assert seeds.count('aria-roledescription="errorbar"') >= 2 * 6  # both accuracy charts
+    assert seeds.count("role-legend-entry") >= 3 and "weak supervisor" in seeds and "gold SFT" in seeds
+    for arm, colour in ARM_COLORS.items():  # one colour per arm, on every chart with that arm
+        if arm != "sft":
+            assert colour in seeds
+    claims = dom[dom.index('id="claims"'):]
+    assert "SFT r0 beats the weak supervisor" in claims and ">None<" not in dom

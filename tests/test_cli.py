@@ -141,6 +141,7 @@ def fresh_clone(tmp_path, monkeypatch):
     """A clone's params with three ILR, three naive and three DPO rounds."""
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["rounds"] = FRESH_ROUNDS
+    params["propose"]["versions"] = ["r0", "r1", "r2", "n1", "n2"]
     params["dpo_rounds"] = {"d1": {"policy": "models/sft/r0"}, "d2": {"policy": "models/dpo/d1"},
                             "d3": {"policy": "models/dpo/d2"}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

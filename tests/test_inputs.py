@@ -24,6 +24,9 @@ READERS = {"prepare": ("--gsm8k-dir", "inputs/gsm8k"),
 
 @pytest.mark.parametrize("name", sorted(STAGES))
 def test_user_files_are_passed_and_declared_by_exactly_their_readers(name):
+    if name == "seed_run":  # it runs every stage in a copy: every user file is its dep
+        assert "inputs" in STAGES[name]["do"]["deps"]
+        return
     body = STAGES[name].get("do", STAGES[name])
     passed = re.findall(r"(--[\w-]+) (inputs/\S*)", body["cmd"])
     declared = [d for d in body["deps"] if isinstance(d, str) and d.startswith("inputs")]

@@ -274,7 +274,8 @@ def test_editing_a_user_file_makes_only_its_readers_stale(tiny_repo, path, stage
     stages = set(yaml.safe_load((tiny_repo / "dvc.lock").read_text())["stages"])
     assert _downstream(tiny_repo, stage) == {
         "refine@r1": {"round_sft@r1", "round_evaluate@r1", "round_kl@r1", "propose@r1",
-                      "refine@r2", "round_sft@r2", "round_evaluate@r2", "round_kl@r2", "report"},
+                      "refine@r2", "round_sft@r2", "round_evaluate@r2", "round_kl@r2", "compare",
+                      "report"},
         "supervise": stages - UPSTREAM - {"supervise"},
         "prepare": stages - {"base_model", "prepare"}}[stage]
 

@@ -64,10 +64,10 @@ def test_a_pulled_clone_reruns_nothing(pulled):
     assert not (clone / "models/feedback/model.safetensors").exists()  # not pulled, not rebuilt
 
 
-@pytest.mark.xfail(strict=True, reason="the report stage depends on the folder data/audit, which "
-                   "every clone has (DVC's .gitignore in it is in git): in a clone without the "
-                   "audit files it is modified, not missing, so --allow-missing reruns the report")
 def test_a_clone_reruns_nothing_before_any_pull(pushed, tmp_path):
+    """The folders `report` and `compare` depend on (data/audit, data/labels, data/predictions)
+    are ignored whole in the root .gitignore, so DVC writes no .gitignore inside them and a
+    clone has none of them: missing, not modified, so --allow-missing skips those stages."""
     clone = _clone(pushed, tmp_path / "repo")
     assert _stages_run(run(["dvc", "repro", "--dry", "--allow-missing"], clone)) == set()
 

@@ -18,6 +18,7 @@ def _git_repo(root: Path) -> Path:
     files = {"params.yaml": "seed: 0\nseeds: [1]\nrounds: {}\n", "ilr/x.py": "x = 1\n",
              "untracked.py": "y = 2\n", "secret.log": "no\n", "metrics/labels/r0.json": "{}\n",
              "plots/sweep/ilr.csv": "a\n", "runs/seed1/params.yaml": "seed: 1\n",
+             "runs/README.md": "seed runs\n",
              ".seeds/1/params.yaml": "seed: 1\n",
              "dvc.lock": yaml.safe_dump({"schema": "2.0", "stages": {"supervise": {"outs": [
                  {"path": "metrics/labels/r0.json"}, {"path": "data/labels/r0.jsonl"}]}}})}
@@ -26,7 +27,7 @@ def _git_repo(root: Path) -> Path:
         (root / name).write_text(text)
     (root / ".gitignore").write_text("secret.log\n")
     subprocess.run(["git", "add", "params.yaml", "ilr", "metrics", "plots", "dvc.lock",
-                    ".gitignore"], cwd=root, check=True)
+                    ".gitignore", "runs/README.md"], cwd=root, check=True)
     return root
 
 
@@ -50,7 +51,7 @@ def test_the_copy_gets_the_sources_not_the_main_runs_results(tmp_path):
     # tracked and untracked-unignored sources; not the ignored file, the main run's outputs
     # (its dvc.lock and a cache: false metrics file), nor earlier seed runs
     assert repo_files(repo) == [".gitignore", "ilr/x.py", "params.yaml", "plots/sweep/ilr.csv",
-                                "untracked.py"]
+                                "runs/README.md", "untracked.py"]
 
 
 def test_a_restarted_copy_keeps_what_the_seed_run_finished(tmp_path):

@@ -3,8 +3,8 @@ claims marked reproduced, not reproduced or inconclusive.
 
 Each run is a folder laid out as `dvc repro` leaves it (params.yaml, data/predictions,
 data/labels, data/gold/train.jsonl, metrics/labels, metrics/kl). :func:`load_run` reads one
-(through ilr.io); :func:`compare_runs` is pure (loaded runs in, one dict out); :func:`run_compare`
-reads, compares and writes metrics/compare.json.
+(ilr/run_folders.py); :func:`compare_runs` is pure (loaded runs in, one dict out);
+:func:`run_compare` reads, compares and writes metrics/compare.json.
 
 Pairing: two arms are compared only within a seed, on that seed's problems (or labels), and
 their files must hold the same ids (else a DataFileError names both files). Seeds need not share
@@ -30,84 +30,19 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ilr.io import DataFileError, read_json, read_records, write_json
+from ilr.io import DataFileError, write_json
 from ilr.paired_stats import bootstrap_ci, fisher, holm, mcnemar, mean_sd, stratified_mcnemar
-from ilr.params import load_params
-from ilr.rounds import ROUND_ZERO, round_depth
 from ilr.reliability import sign_test
-from ilr.summary import ARMS, dpo_depth
-from ilr.tasks import task_from_params
+from ilr.rounds import ROUND_ZERO
+# the run folders' reader; load_run and parse_runs are imported from here by the CLI and tests
+from ilr.run_folders import load_run, parse_runs  # noqa: F401
 
-REFERENCES = ("base", "supervisor", "gold")
 ARM_ORDER = ("sft", "ilr", "naive", "dpo", "reference")
 CLAIM_RULE = ("reproduced: p < alpha in the paper's direction (primary ILR vs DPO unadjusted, "
               "the rest Holm-adjusted); not reproduced: p < alpha in the opposite direction; "
               "inconclusive otherwise or when models are missing. DPO-not-above-SFT: reproduced "
               "when the bootstrap CI's upper end of DPO - SFT <= dpo_margin and DPO is not "
               "significantly better; not reproduced when DPO is significantly better")
-
-
-def parse_runs(options: list[str] | tuple[str, ...]) -> dict[str, Path]:
-    """``["seed0=PATH", ...]`` as ``{seed: folder}``; refuses a bad, repeated or missing entry."""
-    runs: dict[str, Path] = {}
-    for option in options:
-        name, sep, path = option.partition("=")
-        if not sep or not name or not path:
-            raise ValueError(f"--run {option!r}: write it as NAME=PATH (e.g. seed0=../seed0)")
-        if name in runs:
-            raise ValueError(f"--run {name}: given twice; each seed needs its own name")
-        if not Path(path).is_dir():
-            raise ValueError(f"--run {name}={path}: not a folder")
-        runs[name] = Path(path)
-    if not runs:
-        raise ValueError("no runs: give --run NAME=PATH at least once")
-    return runs
-
-
-def _outcomes(path: Path) -> dict:
-    records = read_records(path, required=("id", "correct"))
-    for r in records:
-        if not isinstance(r["correct"], bool):
-            raise DataFileError(f"{path}: id {r['id']!r}: correct must be true or false, "
-                                f"got {r['correct']!r}")
-    return {"path": str(path), "correct": {r["id"]: r["correct"] for r in records}}
-
-
-def load_run(folder: str | Path) -> dict:
-    """One run's versions (name -> arm, round), test outcomes, graded labels, label and KL
-    metrics; a version with no file at all is left out."""
-    folder = Path(folder)
-    params = load_params(folder / "params.yaml")
-    versions = {ROUND_ZERO: ("sft", 0)}
-    versions.update({n: (ARMS[r.mode], round_depth(params.rounds, n))
-                     for n, r in params.rounds.items()})
-    versions.update({n: ("dpo", dpo_depth(params.dpo_rounds, n)) for n in params.dpo_rounds})
-    versions.update({n: ("reference", None) for n in REFERENCES})
-    gold_path = folder / "data/gold/train.jsonl"
-    gold = ({r["id"]: r for r in read_records(gold_path, required=("id", "response"))}
-            if gold_path.is_file() else None)
-    task = task_from_params(params.task)
-    run = {"folder": str(folder), "versions": {}, "test": {}, "labels": {}, "label_metrics": {},
-           "kl": {}}
-    for name, (arm, depth) in versions.items():
-        files = {kind: folder / pattern.format(name) for kind, pattern in (
-            ("test", "data/predictions/{}.jsonl"), ("labels", "data/labels/{}.jsonl"),
-            ("label_metrics", "metrics/labels/{}.json"), ("kl", "metrics/kl/{}.json"))}
-        if arm == "reference" and not files["test"].is_file():
-            continue
-        if files["test"].is_file():
-            run["test"][name] = _outcomes(files["test"])
-        if arm in ("sft", "ilr", "naive") and gold is not None and files["labels"].is_file():
-            labels = read_records(files["labels"], required=("id", "response"))
-            run["labels"][name] = {"path": str(files["labels"]), "correct": {
-                r["id"]: task.grade(r["response"], gold[r["id"]]["response"], item=gold[r["id"]])
-                for r in labels if r["id"] in gold}}
-        for kind in ("label_metrics", "kl"):
-            if files[kind].is_file():
-                run[kind][name] = read_json(files[kind])
-        if any(name in run[kind] for kind in ("test", "labels", "label_metrics")):
-            run["versions"][name] = {"arm": arm, "round": depth}
-    return run
 
 
 def _ci(groups, *, n_boot, seed, key, level):

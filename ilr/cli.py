@@ -192,11 +192,6 @@ def report(ctx, out, samples):
                                 params.rounds, what="ilr report (written without sample replacements)"), err=True)
 
 
-SUMMARY_COLUMNS = ["arm", "round", "name", "label_accuracy", "test_accuracy", "kl", "kl_se",
-                   "n_fixed", "n_broken", "replacement_precision", "share_replaced"]
-ARMS = ["sft", "ilr", "naive", "dpo"]
-
-
 @main.command(help="The comparison of reports/summary.json (written by the `report` stage), one "
                    "row per arm and round: label accuracy, test accuracy, KL from the round-0 "
                    "policy, labels fixed and broken. Reads only committed files: no compute.")
@@ -206,24 +201,14 @@ ARMS = ["sft", "ilr", "naive", "dpo"]
 def summary(path, fmt):
     if not Path(path).is_file():
         _fail(ValueError(missing_metrics_line([Path(path)], what="ilr summary")))
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    entries = sorted(data.values(), key=lambda e: (
-        ARMS.index(e.get("arm")) if e.get("arm") in ARMS else len(ARMS), e.get("round") or 0,
-        str(e.get("name"))))
-    extra = [k for e in entries for k in e if k not in SUMMARY_COLUMNS]
-    columns = SUMMARY_COLUMNS + list(dict.fromkeys(extra))
-    rows = [{c: e.get(c) for c in columns} for e in entries]
-    if fmt == "md":
+    from ilr.summary import summary_table_rows
+
+    rows = summary_table_rows(json.loads(Path(path).read_text(encoding="utf-8")))
+    if fmt in ("md", "table"):
         from tabulate import tabulate
 
-        click.echo(tabulate(rows, headers="keys", tablefmt="github", floatfmt=".4g",
-                            missingval=""))
-        return
-    if fmt == "table":
-        from tabulate import tabulate
-
-        click.echo(tabulate(rows, headers="keys", floatfmt=".4g", missingval="") if rows
-                   else "(no rows)")
+        click.echo(tabulate(rows, headers="keys", tablefmt="github" if fmt == "md" else "simple",
+                            floatfmt=".4g", missingval="") if rows else "(no rows)")
         return
     _emit(rows, fmt)
 
@@ -241,25 +226,16 @@ def summary(path, fmt):
 def quick(ctx, profile_path, name, dry_run):
     import shlex
     import subprocess
-    import tempfile
     import time
 
-    import yaml
-
-    from ilr.profiles import ProfileError, apply_profile, exp_run_command, load_profile
+    from ilr.profiles import ProfileError, checked_exp_run_command
 
     if Path(ctx.obj["params"]).name != "params.yaml":
         _fail(ValueError("ilr quick sets params.yaml, the file the stages of dvc.yaml read"))
     try:
-        profile = load_profile(profile_path)
-        current = yaml.safe_load(Path(ctx.obj["params"]).read_text(encoding="utf-8"))
-        command = exp_run_command(current, profile, name=name)
-        with tempfile.TemporaryDirectory() as tmp:  # refuse a bad profile before any compute
-            merged = Path(tmp) / "params.yaml"
-            merged.write_text(yaml.safe_dump(apply_profile(current, profile), sort_keys=False))
-            load_params(merged)
-    except (ProfileError, ParamsError) as e:
-        _fail(ValueError(f"{profile_path}: {e}"))
+        command = checked_exp_run_command(ctx.obj["params"], profile_path, name=name)
+    except ProfileError as e:
+        _fail(e)
     click.echo("$ " + shlex.join(command))
     if dry_run:
         return

@@ -3,19 +3,20 @@
 A fresh clone has git's files (params, dvc.lock, metrics/, plots/, reports/) but not the DVC
 outputs (data/labels, data/audit, models): they come from a DVC remote (`dvc pull`) or from
 running the stages (`dvc repro`). The costs are the README's measured times on 2 CPU cores
-(fp32, the embedded default), rounded.
+with `model.dtype: auto` (bfloat16 on the CI machine kind's AVX512-BF16 CPU; about twice as
+long in float32), rounded.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-# minutes on 2 CPU cores, from the README's stage times on the embedded default (float32):
-# supervisor 8, supervise 2, feedback_model 9, propose 11 and refine under 1 a round; the whole
-# default (round 0 with its baselines, one ILR, one naive and one DPO round) about 2 hours
-ROUND0_LABELS_MIN = 11  # base_model, prepare, supervisor (SFT + its outputs), supervise
-CLASSIFIER_MIN = 9  # feedback_model, which every refine stage needs
-ROUND_MIN = 12  # a round's labels: propose (two half-model SFTs, 400 generations) + refine
-FULL_REPRO = "about 2 hours"  # the whole default dvc.yaml
+# minutes on 2 CPU cores, from the README's stage times on the embedded default (auto):
+# base_model and prepare under 1, supervisor 5, supervise under 1, feedback_model 3, propose 6
+# and refine under 1 a round
+ROUND0_LABELS_MIN = 6  # base_model, prepare, supervisor (SFT + its outputs), supervise
+CLASSIFIER_MIN = 3  # feedback_model, which every refine stage needs
+ROUND_MIN = 6  # a round's labels: propose (two half-model SFTs, 400 generations) + refine
+FULL_REPRO = "FULL_TBD"  # the whole default dvc.yaml: the main run, the seed runs, compare
 
 
 def _duration(minutes: int) -> str:

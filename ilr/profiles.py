@@ -157,3 +157,25 @@ def exp_run_command(params: dict, profile: Profile, *, name: str | None = None) 
     for value in overrides(params, profile):
         command += ["-S", value]
     return command
+
+
+def checked_exp_run_command(params_path: str | Path, profile_path: str | Path, *,
+                            name: str | None = None) -> list[str]:
+    """`exp_run_command` for the profile at ``profile_path`` against the params file, refused
+    (a ProfileError naming the profile) when the params it would write do not load: a bad
+    profile stops before any compute."""
+    import tempfile
+
+    from ilr.params import ParamsError, load_params
+
+    profile = load_profile(profile_path)
+    current = yaml.safe_load(Path(params_path).read_text(encoding="utf-8"))
+    try:
+        command = exp_run_command(current, profile, name=name)
+        with tempfile.TemporaryDirectory() as tmp:
+            merged = Path(tmp) / "params.yaml"
+            merged.write_text(yaml.safe_dump(apply_profile(current, profile), sort_keys=False))
+            load_params(merged)
+    except (ProfileError, ParamsError) as e:
+        raise ProfileError(f"{profile_path}: {e}") from None
+    return command

@@ -64,3 +64,19 @@ def split_arms(rows: list[dict]) -> dict[str, list[dict]]:
     base = [r for r in rows if r["arm"] == "sft"]
     return {arm: base + sorted((r for r in rows if r["arm"] == arm),
                                key=lambda r: (r["round"], r["name"])) for arm in PLOT_ARMS}
+
+
+TABLE_COLUMNS = ["arm", "round", "name", "label_accuracy", "test_accuracy", "kl", "kl_se",
+                 "n_fixed", "n_broken", "replacement_precision", "share_replaced"]
+TABLE_ARMS = ["sft", "ilr", "naive", "dpo"]
+
+
+def summary_table_rows(summary: dict) -> list[dict]:
+    """reports/summary.json's entries as `ilr summary` prints them: by arm (SFT, ILR, naive,
+    DPO), then round; the known columns first, any others after, in the order met."""
+    entries = sorted(summary.values(), key=lambda e: (
+        TABLE_ARMS.index(e.get("arm")) if e.get("arm") in TABLE_ARMS else len(TABLE_ARMS),
+        e.get("round") or 0, str(e.get("name"))))
+    extra = [k for e in entries for k in e if k not in TABLE_COLUMNS]
+    columns = TABLE_COLUMNS + list(dict.fromkeys(extra))
+    return [{c: e.get(c) for c in columns} for e in entries]

@@ -164,11 +164,11 @@ def test_a_fresh_clone_gets_one_line_naming_the_missing_outputs(fresh_clone, com
 
 def test_the_remedies_name_the_stages_and_their_cost(fresh_clone):
     line = _invoke("audit", "--round", "r2").output
-    assert "`dvc pull refine@r2`" in line and "`dvc repro refine@r2` (about 45 minutes" in line
+    assert "`dvc pull refine@r2`" in line and "`dvc repro refine@r2` (about 20 minutes" in line
     line = _invoke("diff", "r0", "r1").output  # r0's labels come from the supervise stage
-    assert "`dvc pull supervise refine@r1`" in line and "(about 30 minutes" in line
+    assert "`dvc pull supervise refine@r1`" in line and "(about 15 minutes" in line
     line = _invoke("audit").output  # every round: the foreach group
-    assert "`dvc repro refine` (about 1.5 hours" in line
+    assert "`dvc repro refine` (about 45 minutes" in line
 
 
 def test_report_in_a_clone_without_audits_says_what_the_page_lacks(planted_run, tmp_path, monkeypatch):

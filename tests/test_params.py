@@ -28,13 +28,16 @@ def test_every_profile_applied_to_params_yaml_loads(tmp_path, path):
 def _drift(written: dict, default: Section, where: str = "") -> list[str]:
     """The keys params.yaml sets to something other than the models' default. Free-form
     mappings with no default of their own (library config fields under `args`/`lora`, which
-    the library defaults; the named `rounds`/`dpo_rounds`) are the file's alone."""
+    the library defaults; the named `rounds`/`dpo_rounds`) and lists whose default is empty
+    (`seeds`: none by default, the committed run's three-seed comparison in params.yaml) are
+    the file's alone."""
     found = []
     for key, value in written.items():
         dotted, current = f"{where}{key}", getattr(default, key)
         if isinstance(current, Section):
             found += _drift(value or {}, current, f"{dotted}.")
-        elif not (current == {} and isinstance(value, dict)) and value != current:
+        elif value != current and not any(current == empty and isinstance(value, type(empty))
+                                           for empty in ({}, [])):
             found.append(f"{dotted}: params.yaml {value!r}, default {current!r}")
     return found
 

@@ -226,7 +226,7 @@ def test_summary_without_the_file_says_how_to_get_it(tmp_path, monkeypatch):
     result = _invoke("summary")
     assert result.exit_code != 0 and len(result.output.strip().splitlines()) == 1
     assert "`git checkout HEAD -- reports/summary.json`" in result.output
-    assert "`dvc repro report` (the whole pipeline, about 2 hours on 2 CPU cores)" in result.output
+    assert "`dvc repro report` (the whole pipeline, about 2.7 hours on 2 CPU cores)" in result.output
 
 
 def test_quick_dry_run_prints_the_dvc_command(fresh_clone):

@@ -14,7 +14,7 @@ from ilr.audit import build_audit_rows, order_versions
 from ilr.io import atomic_path, read_csv, read_json, read_jsonl
 from ilr.params import Params
 from ilr.rounds import ROUND_ZERO, round_depth
-from ilr.seed_charts import arm_color, claim_table_rows, render_seed_charts
+from ilr.seed_charts import arm_color, claim_table_rows, render_seed_charts, x_axis
 from ilr.summary import ARMS, FIELDS, merge_round_metrics
 from ilr.tasks import Task
 
@@ -95,7 +95,7 @@ def render_chart(rows: list[dict], *, y: str, title: str, x: str = "round",
     if data.empty:
         return f"<p>No data for {html.escape(title)} yet.</p>"
     chart = alt.Chart(data, title=title).mark_line(point=True).encode(
-        x=alt.X(f"{x}:Q", title=x, axis=alt.Axis(tickMinStep=1, format="d") if x == "round" else alt.Axis()), y=alt.Y(f"{y}:Q", title=y.replace("_", " ")),
+        x=alt.X(f"{x}:Q", title=x, axis=x_axis(x, data[x])), y=alt.Y(f"{y}:Q", title=y.replace("_", " ")),
         color=arm_color(), tooltip=list(data.columns[:6])).properties(width=420, height=260)
     if rule_x is not None:
         chart = chart + alt.Chart(pd.DataFrame({x: [rule_x]})).mark_rule(strokeDash=[4, 4]).encode(
@@ -154,7 +154,7 @@ th { background: #f3f3f3; } td.text { text-align: left; font-family: monospace; 
 <table id="claims"><tr><th>the paper's claim</th><th>here</th><th>p</th><th>why</th></tr>
 {% for c in seeds.claims %}<tr><td class="text">{{ c.claim }}</td><td class="text">{{ c.status }}</td><td>{{ c.p }}</td><td class="text">{{ c.reason }}</td></tr>{% endfor %}
 </table>{% endif %}
-<h2>Accuracy by round{% if seeds %} (seed {{ run.compare.seeds[0] }}){% endif %}</h2>
+<h2>Accuracy by round{% if seeds %} ({{ run.compare.seeds[0] }}, the main run){% endif %}</h2>
 <div class="charts" id="charts">{% for chart in charts %}<figure class="chart">{{ chart|safe }}</figure>{% endfor %}</div>
 <table id="rounds"><tr>{% for c in columns %}<th>{{ c }}</th>{% endfor %}</tr>
 {% for row in run.rounds %}<tr>{% for c in columns %}{% set v = row.get(c) %}

@@ -54,6 +54,16 @@ def arm_color():
                      legend=alt.Legend(title="arm"))
 
 
+def x_axis(x: str, values) -> "alt.Axis":
+    """Rounds as whole numbers, one tick each (a default axis over rounds 0-1 labels its 0.5
+    tick "1" under format "d"); any other x as Vega-Lite picks."""
+    import altair as alt
+
+    if x != "round":
+        return alt.Axis()
+    return alt.Axis(values=sorted({int(v) for v in values}), format="d")
+
+
 def render_seed_chart(rows: dict, *, title: str, x: str = "round", y_title: str) -> str:
     """Inline SVG: mean by ``x`` per arm, error bars from lo to hi, dashed reference lines."""
     import altair as alt
@@ -64,8 +74,7 @@ def render_seed_chart(rows: dict, *, title: str, x: str = "round", y_title: str)
     if points.empty:
         return f"<p>No seed runs for {title} yet.</p>"
     base = alt.Chart(points)
-    xenc = alt.X(f"{x}:Q", title=x, axis=alt.Axis(tickMinStep=1, format="d") if x == "round"
-                 else alt.Axis())
+    xenc = alt.X(f"{x}:Q", title=x, axis=x_axis(x, points[x]))
     layers = [base.mark_line(point=True).encode(
                   x=xenc, y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(zero=False)),
                   color=arm_color(), tooltip=["version", "arm", "mean", "sd", "lo", "hi", "seeds"]),

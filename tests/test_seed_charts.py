@@ -11,7 +11,7 @@ from test_compare import runs
 from ilr.cli import main
 from ilr.compare import compare_runs, load_run
 from ilr.io import write_json
-from ilr.seed_charts import ARM_COLORS, claim_table_rows, seed_chart_rows
+from ilr.seed_charts import ARM_COLORS, claim_table_rows, render_seed_charts, seed_chart_rows
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +32,18 @@ def test_each_arm_has_a_point_per_round_with_its_interval(three_seeds):
         "weak supervisor": 0.40, "SFT r0": 0.55, "gold SFT (ceiling)": 0.70}
     labels = seed_chart_rows(three_seeds, "label_accuracy")
     assert {p["arm"] for p in labels["points"]} == {"ilr", "naive"} and labels["references"] == []
+
+
+def test_the_round_axis_labels_each_round_once(three_seeds):
+    """Rounds 0 and 1 tick as 0 and 1 (Vega-Lite's default axis added a 0.5 tick that format
+    "d" labelled 1, so the round axis read 0, 1, 1)."""
+    import re
+
+    by_round, by_label, _ = render_seed_charts(three_seeds)
+    for svg in (by_round, by_label):
+        axis = svg[svg.index('aria-label="X-axis'):]
+        ticks = re.findall(r">(-?[\d.]+)</text>", axis[:axis.index("</g></g>")])
+        assert ticks == ["0", "1"], ticks
 
 
 def test_claims_table_has_no_none(three_seeds):

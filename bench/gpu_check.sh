@@ -62,6 +62,7 @@ if sys.argv[1]:
     params = apply_profile(params, load_profile(sys.argv[1]))
 params["generation"]["backend"] = "vllm"
 params["model"]["dtype"] = "auto"
+params["seeds"] = []  # the pipeline once: seed runs would repeat it within the budget
 Path("params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 load_params("params.yaml")
 print(f"params: generation.backend vllm, model.dtype auto, {params['task']['n_train']} prompts, "

@@ -23,7 +23,7 @@ def work(tmp_path_factory):
     write_jsonl(root / "gold.jsonl", generate_records(ArithSpec(), n=N, seed=0, split="train"))
     for seed in (0, 1):
         params = yaml.safe_load((REPO / "params.yaml").read_text())
-        params["seed"] = seed
+        params["seed"], params["seeds"] = seed, []  # one seed each (seeds must leave out seed)
         params["supervise"]["kind"] = "noise"
         (root / f"params{seed}.yaml").write_text(yaml.safe_dump(params))
     return root

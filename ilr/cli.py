@@ -23,7 +23,7 @@ import click
 
 from ilr.audit import build_audit_rows, build_history, count_audit_rows, diff_labels, order_versions
 from ilr.io import DataFileError, read_jsonl, read_records, read_records_at
-from ilr.missing import missing_line, missing_metrics_line
+from ilr.missing import absent_versions, missing_line, missing_metrics_line
 from ilr.params import ParamsError, load_params
 from ilr.pr_comment import comment
 from ilr.tasks import task_from_params
@@ -91,18 +91,15 @@ def audit(ctx, round_name, decision, fmt, audit_dir):
         _fail(ValueError(f"--round {round_name}: not a round of {ctx.obj['params']}; "
                          f"choose one of {list(params.rounds)}"))
     names = [round_name] if round_name else order_versions(params.rounds)[1:]
-    missing = [name for name in names if not (Path(audit_dir) / f"{name}.jsonl").is_file()]
+    missing, paths = absent_versions(audit_dir, names)
     if missing:
-        paths = [Path(audit_dir) / f"{name}.jsonl" for name in missing]
         if len(missing) == len(names):
             _missing(paths, missing, params.rounds, "ilr audit")
         click.echo(missing_line(paths, missing, params.rounds, what="ilr audit"), err=True)
     rows = []
-    for name in names:
-        path = Path(audit_dir) / f"{name}.jsonl"
-        if not path.is_file():
-            continue
-        rows += build_audit_rows(read_jsonl(path, allow_empty=True), task=task, round_name=name,
+    for name in (name for name in names if name not in missing):
+        rows += build_audit_rows(read_jsonl(Path(audit_dir) / f"{name}.jsonl", allow_empty=True),
+                                 task=task, round_name=name,
                                  accepted=None if decision is None else decision == "accepted")
     _emit(rows, fmt, count_audit_rows(rows))
 
@@ -117,14 +114,12 @@ def audit(ctx, round_name, decision, fmt, audit_dir):
 @click.pass_context
 def history(ctx, example_id, fmt, labels_dir, audit_dir, gold):
     params, task = _load(ctx.obj["params"])
-    versions, audits = {}, {}
-    missing = [name for name in order_versions(params.rounds)
-               if not (Path(labels_dir) / f"{name}.jsonl").is_file()]
-    line = missing_line([Path(labels_dir) / f"{name}.jsonl" for name in missing], missing,
-                        params.rounds, what="ilr history") if missing else None
-    if missing and len(missing) == len(order_versions(params.rounds)):
+    versions, audits, names = {}, {}, order_versions(params.rounds)
+    missing, paths = absent_versions(labels_dir, names)
+    line = missing_line(paths, missing, params.rounds, what="ilr history") if missing else None
+    if missing and len(missing) == len(names):
         _fail(ValueError(line))
-    for name in order_versions(params.rounds):
+    for name in names:
         if (Path(labels_dir) / f"{name}.jsonl").is_file():
             versions[name] = {r["id"]: r for r in read_records(Path(labels_dir) / f"{name}.jsonl")}
         if (Path(audit_dir) / f"{name}.jsonl").is_file():
@@ -158,10 +153,9 @@ def diff(ctx, a, b, rev_a, rev_b, fmt, labels_dir, gold):
     def resolve(name):
         return name if name.endswith(".jsonl") else str(Path(labels_dir) / f"{name}.jsonl")
 
-    missing = [name for name, rev in ((a, rev_a), (b, rev_b)) if rev is None
-               and name in order_versions(params.rounds) and not Path(resolve(name)).is_file()]
+    missing = list(dict.fromkeys(name for name, rev in ((a, rev_a), (b, rev_b)) if rev is None and
+                                 name in order_versions(params.rounds) and not Path(resolve(name)).is_file()))
     if missing:
-        missing = list(dict.fromkeys(missing))
         _missing([Path(resolve(name)) for name in missing], missing, params.rounds, "ilr diff")
     try:
         old = read_records_at(resolve(a), rev=rev_a, required=("id", "response"))
@@ -185,11 +179,10 @@ def report(ctx, out, samples):
     params, task = _load(ctx.obj["params"])
     write_report(params, task=task, out=out, samples=samples)
     click.echo(f"wrote {out}")
-    missing = [name for name in order_versions(params.rounds)[1:]
-               if not Path(f"data/audit/{name}.jsonl").is_file()]
+    missing, paths = absent_versions("data/audit", order_versions(params.rounds)[1:])
     if missing:  # the page is written from the committed metrics, without sample replacements
-        click.echo(missing_line([Path(f"data/audit/{name}.jsonl") for name in missing], missing,
-                                params.rounds, what="ilr report (written without sample replacements)"), err=True)
+        click.echo(missing_line(paths, missing, params.rounds,
+                                what="ilr report (written without sample replacements)"), err=True)
 
 
 @main.command(help="The comparison of reports/summary.json (written by the `report` stage), one "
@@ -294,7 +287,8 @@ def sweep(ctx, flip_rates, round_name, dpo_round, labels_only, out):
 @click.option("--seed", default=0, show_default=True, help="seed of the bootstrap")
 @click.option("--alpha", default=0.05, show_default=True, help="significance level")
 def compare(runs, out, n_boot, seed, alpha):
-    from ilr.compare import claim_rows, parse_runs, run_compare
+    from ilr.compare import claim_rows, run_compare
+    from ilr.run_folders import parse_runs
 
     try:
         result = run_compare(parse_runs(runs), out=out, n_boot=n_boot, seed=seed, alpha=alpha)

@@ -34,8 +34,7 @@ from ilr.io import DataFileError, write_json
 from ilr.paired_stats import bootstrap_ci, fisher, holm, mcnemar, mean_sd, stratified_mcnemar
 from ilr.reliability import sign_test
 from ilr.rounds import ROUND_ZERO
-# the run folders' reader; load_run and parse_runs are imported from here by the CLI and tests
-from ilr.run_folders import load_run, parse_runs  # noqa: F401
+from ilr.run_folders import load_run
 
 ARM_ORDER = ("sft", "ilr", "naive", "dpo", "reference")
 CLAIM_RULE = ("reproduced: p < alpha in the paper's direction (primary ILR vs DPO unadjusted, "

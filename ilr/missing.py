@@ -60,6 +60,12 @@ def _stages(versions: list[str], rounds: dict) -> list[str]:
     return stages + [f"refine@{v}" for v in named]
 
 
+def absent_versions(folder: str | Path, names: list[str]) -> tuple[list[str], list[Path]]:
+    """The versions among ``names`` without a ``<folder>/<name>.jsonl``, and those paths."""
+    missing = [name for name in names if not (Path(folder) / f"{name}.jsonl").is_file()]
+    return missing, [Path(folder) / f"{name}.jsonl" for name in missing]
+
+
 def missing_line(paths: list[Path], versions: list[str], rounds: dict, *, what: str) -> str:
     """``what`` needs ``paths`` (the label or audit files of ``versions``), which are missing:
     one line with both remedies and the cost of the second."""

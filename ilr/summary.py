@@ -68,7 +68,7 @@ def split_arms(rows: list[dict]) -> dict[str, list[dict]]:
 
 TABLE_COLUMNS = ["arm", "round", "name", "label_accuracy", "test_accuracy", "kl", "kl_se",
                  "n_fixed", "n_broken", "replacement_precision", "share_replaced"]
-TABLE_ARMS = ["sft", "ilr", "naive", "dpo"]
+TABLE_ARMS = ("sft", *PLOT_ARMS)
 
 
 def summary_table_rows(summary: dict) -> list[dict]:

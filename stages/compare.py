@@ -7,7 +7,8 @@ side by side, with paired tests and the paper's claims, as metrics/compare.json 
 """
 import argparse
 
-from ilr.compare import claim_rows, parse_runs, run_compare
+from ilr.compare import claim_rows, run_compare
+from ilr.run_folders import parse_runs
 from ilr.errors import run_stage
 from ilr.params import load_params
 

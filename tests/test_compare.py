@@ -7,7 +7,8 @@ from click.testing import CliRunner
 from scipy.stats import binomtest, fisher_exact
 
 from ilr.cli import main as cli
-from ilr.compare import compare_runs, load_run, parse_runs, run_compare
+from ilr.compare import compare_runs, run_compare
+from ilr.run_folders import load_run, parse_runs
 from ilr.io import DataFileError, write_json, write_jsonl
 from ilr.paired_stats import bootstrap_ci, holm, stratified_mcnemar
 

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from test_compare import runs
 
 from ilr.cli import main
-from ilr.compare import compare_runs, load_run
+from ilr.compare import compare_runs
+from ilr.run_folders import load_run
 from ilr.io import write_json
 from ilr.seed_charts import ARM_COLORS, claim_table_rows, render_seed_charts, seed_chart_rows
 

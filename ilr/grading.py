@@ -1,7 +1,8 @@
 """GSM8K-convention answer extraction and grading, for the numbers people and models write.
 
-The final answer is the first number after the last ``####``; without one, the last number in
-the text. Numbers compare exactly, as canonical decimal strings (``"$1,200.00"`` -> ``"1200"``).
+The final answer is the first number after the first ``####`` (as the GSM8K reference grader
+and lm-evaluation-harness read it: an output that goes on after its answer with a second
+``####`` is graded on the first); without ``####``, the last number in the text. Numbers compare exactly, as canonical decimal strings (``"$1,200.00"`` -> ``"1200"``).
 
 Read right:
 
@@ -168,7 +169,7 @@ def read_answer(text: str) -> str | None:
     :class:`NumberFormatError` when the final number cannot be read without guessing."""
     canonical = canonical_text(text)
     if "####" in canonical:
-        start = canonical.rindex("####") + 4
+        start = canonical.index("####") + 4
         tail = _SPACE_GROUPS.sub(lambda m: m[1] + m[2].replace(" ", "_"), canonical[start:],
                                  count=1)
         match = _TOKEN.search(tail)
@@ -194,17 +195,18 @@ def extract_answer(text: str) -> str | None:
         return None
 
 
-_FINAL_LINE = re.compile(r"^[ \t]*####(.*)$", re.M)
+_FIRST_MARK = re.compile(r"^([^\n]*?)####([^\n]*)", re.M)
 
 
 def final_line(text: str) -> str | None:
-    """The answer on the last line that starts with ``####`` (stripped), or None."""
-    lines = _FINAL_LINE.findall(text)
-    return lines[-1].strip() if lines else None
+    """The rest of the line of the first ``####`` (stripped), when that ``####`` starts its
+    line (after spaces), else None: the answer line the grader reads."""
+    match = _FIRST_MARK.search(text)
+    return match[2].strip() if match and not match[1].strip() else None
 
 
 def has_final_answer(text: str) -> bool:
-    """Strict: a line starts with ``####`` and the number after it can be read. The lenient
+    """Strict: the first ``####`` starts a line and the number after it can be read. The lenient
     :func:`extract_answer` also takes the last number anywhere in the text, so nearly any text
     with a digit has an answer by that measure."""
     line = final_line(text)

@@ -19,7 +19,7 @@ from ilr.params_section import (NonNegativeInt, ParamsError, PositiveFloat, Posi
                                 Probability, Section,
                                 Share, build_section, describe)
 from ilr.params_yaml import read_params_yaml
-from ilr.rounds import ROUND_ZERO, check_proposal_versions, check_rounds
+from ilr.rounds import ROUND_ZERO, check_dpo_policies, check_proposal_versions, check_rounds
 from ilr.sql_generator import SqlSpec
 
 EMBEDDED_MODEL = "embedded:smollm2-135m-instruct"
@@ -53,8 +53,9 @@ class BirdParams(Section):
 
 class SqlSandboxParams(Section):
     """Limits on every query the sql task runs (ilr.sql_sandbox)."""
-    timeout_s: PositiveFloat = 2.0
+    timeout_s: PositiveFloat = 2.0  # wall clock; the query's worker process is killed at it
     max_rows: PositiveInt = 10_000
+    max_memory_mb: int = Field(512, ge=64)  # the worker's address space (RLIMIT_AS)
 
 
 class SqlParams(Section):
@@ -243,8 +244,8 @@ class LauncherParams(Section):
 
 
 class Params(Section):
-    seed: int = 0
-    seeds: List[int] = Field(default_factory=list)  # further seeds: one seed_run stage each
+    seed: NonNegativeInt = 0
+    seeds: List[NonNegativeInt] = Field(default_factory=list)  # further seeds: one seed_run each
     model: ModelParams = Field(default_factory=ModelParams)
     task: TaskParams = Field(default_factory=TaskParams)
     sft: SftParams = Field(default_factory=SftParams)
@@ -277,6 +278,7 @@ class Params(Section):
                              f"{self.seed}, the main run's")
         check_rounds(self.rounds)
         check_proposal_versions(self.rounds, self.propose.versions)
+        check_dpo_policies(self.rounds, self.dpo_rounds)
         return self
 
 

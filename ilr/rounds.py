@@ -40,3 +40,35 @@ def check_proposal_versions(rounds: dict, versions: list[str]) -> None:
     if missing:
         raise ValueError(f"propose.versions: {versions} lacks {missing}, the prev of a round; "
                          f"set it to {needed}")
+
+
+def produced_policies(rounds: dict, dpo_rounds: dict) -> list[str]:
+    """The model folders a DPO round can start from: those some stage of dvc.yaml writes."""
+    return ["models/base", "models/supervisor", "models/sft/gold", f"models/sft/{ROUND_ZERO}",
+            *(f"models/sft/{name}" for name in rounds),
+            *(f"models/dpo/{name}" for name in dpo_rounds)]
+
+
+def check_dpo_policies(rounds: dict, dpo_rounds: dict) -> None:
+    """Every ``dpo_rounds.<d>.policy`` is a model a stage produces, a round's name is free (its
+    predictions share data/predictions/ with the ILR rounds'), and no DPO chain loops."""
+    produced = produced_policies(rounds, dpo_rounds)
+    for name, item in dpo_rounds.items():
+        if not re.fullmatch(r"[A-Za-z0-9_]+", name) or name in (ROUND_ZERO, "gold", *rounds):
+            raise ValueError(f"dpo_rounds.{name}: a DPO round name must be letters, digits or _ "
+                             f"and not {ROUND_ZERO!r}, 'gold' or an ILR round ({sorted(rounds)}): "
+                             "it names data/predictions/<name>.jsonl")
+        policy = item.policy.strip().removeprefix("./").rstrip("/")
+        if policy not in produced or policy == f"models/dpo/{name}":
+            raise ValueError(f"dpo_rounds.{name}.policy: {item.policy!r} is not a model any "
+                             f"stage produces; choose one of "
+                             f"{[p for p in produced if p != f'models/dpo/{name}']}")
+    for name in dpo_rounds:
+        seen = set()
+        while name in dpo_rounds:
+            if name in seen:
+                raise ValueError(f"dpo_rounds.{name}.policy: the DPO rounds {sorted(seen)} "
+                                 "start from each other in a loop")
+            seen.add(name)
+            policy = dpo_rounds[name].policy.strip().removeprefix("./").rstrip("/")
+            name = policy.removeprefix("models/dpo/") if policy.startswith("models/dpo/") else None

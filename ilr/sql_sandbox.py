@@ -1,6 +1,7 @@
-"""Model-written SQL, run where it can neither write nor hang.
+"""Model-written SQL, run where it can neither write, hang nor exhaust memory.
 
-Every query runs on its own connection to one SQLite file, opened
+Every query runs in a worker process (:mod:`ilr.sql_worker`, one kept alive per process), on
+its own connection to one SQLite file, opened
 
 - read-only twice over: a ``file:...?mode=ro`` URI (SQLite refuses every write to the file) and
   ``PRAGMA query_only = 1``;
@@ -10,7 +11,11 @@ Every query runs on its own connection to one SQLite file, opened
   (``table_info``, ``foreign_key_list``, ...); ATTACH, DETACH, every write, DDL, transaction
   and any other PRAGMA is refused before it runs;
 - with no database attachable and values capped at 1 MB (``setlimit``);
-- under a time limit (a progress handler interrupts the query) and a row cap.
+- under hard limits: the worker's address space is capped (``task.sql.sandbox.max_memory_mb``,
+  ``RLIMIT_AS``; it may not write files either), and the worker is killed at the query's
+  deadline (``timeout_s``) whatever SQLite is doing: a progress handler alone never sees a
+  query whose time goes into one built-in call (``printf('%.*c', 2000000000, 'x')``);
+- under a row cap.
 
 A query that is refused, stopped or fails gives an :class:`Outcome` with no rows and a one-line
 ``note`` saying why; nothing here raises for a bad query. Gold records carry their database
@@ -19,46 +24,29 @@ a cache folder (``ILR_SQL_CACHE``, default ``<tmp>/ilr-sql-<uid>``), named by a 
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
+import pickle
 import re
+import select
+import signal
 import sqlite3
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from ilr.io import DataFileError
+from ilr.sql_worker import HEADER, Outcome, memory_outcome, message_bytes, timeout_outcome
 
-MAX_VALUE_BYTES = 1_000_000  # the longest string or blob a query may build
-FILE_FUNCTIONS = frozenset({
-    "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer", "zipfile",
-    "sqlar_compress", "sqlar_uncompress", "fsdir", "lsmode", "shell", "system", "eval"})
-READ_PRAGMAS = frozenset({
-    "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
-    "foreign_key_list", "collation_list", "function_list"})
-_ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE,
-            sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_PRAGMA}
-_ACTIONS = {getattr(sqlite3, f"SQLITE_{name}"): name.replace("_", " ") for name in (
-    "ATTACH", "DETACH", "INSERT", "UPDATE", "DELETE", "PRAGMA", "TRANSACTION", "SAVEPOINT",
-    "ALTER_TABLE", "ANALYZE", "REINDEX", "CREATE_TABLE", "CREATE_TEMP_TABLE", "CREATE_INDEX",
-    "CREATE_TEMP_INDEX", "CREATE_VIEW", "CREATE_TEMP_VIEW", "CREATE_TRIGGER",
-    "CREATE_TEMP_TRIGGER", "CREATE_VTABLE", "DROP_TABLE", "DROP_TEMP_TABLE", "DROP_INDEX",
-    "DROP_TEMP_INDEX", "DROP_VIEW", "DROP_TEMP_VIEW", "DROP_TRIGGER", "DROP_TEMP_TRIGGER",
-    "DROP_VTABLE")}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one query gave: its rows, or none and why (``kind``: ``ok``, ``refused``,
-    ``timeout``, ``too_many_rows``, ``error``)."""
-    rows: tuple | None
-    kind: str = "ok"
-    note: str | None = None
-
+WORKER = str(Path(__file__).with_name("sql_worker.py"))
+DEFAULT_MEMORY_MB = 512  # task.sql.sandbox.max_memory_mb
+REPLY_GRACE_S = 0.25  # past the time limit, for a result on its way back
 
 def cache_folder() -> Path:
     return Path(os.environ.get("ILR_SQL_CACHE")
@@ -127,66 +115,100 @@ def database_file(db: dict, *, where: str = "", cache: Path | None = None) -> Pa
     return path
 
 
-def open_readonly(path: Path, *, refusals: list | None = None) -> sqlite3.Connection:
-    """A read-only connection with the authorizer installed; refused actions are appended to
-    ``refusals`` so the caller can say which one stopped a query."""
-    uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA query_only = 1")
-    conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
-    conn.text_factory = lambda b: b.decode("utf-8", "replace")
-    seen = refusals if refusals is not None else []
+class Sandbox:
+    """One worker process (:mod:`ilr.sql_worker`) that runs queries one at a time, killed at
+    a query's deadline and started again for the next. A process per query would cost tens of
+    milliseconds each; one kept alive costs a pipe round trip (bench/sql_grading.py)."""
 
-    def authorize(action, arg1, arg2, database, trigger):
-        if action == sqlite3.SQLITE_FUNCTION and str(arg2).lower() in FILE_FUNCTIONS:
-            seen.append(f"the function {arg2}()")
-        elif action == sqlite3.SQLITE_PRAGMA and str(arg1).lower() not in READ_PRAGMAS:
-            seen.append(f"PRAGMA {arg1}")
-        elif action not in _ALLOWED:  # a DROP or CREATE shows as a write to sqlite_master
-            seen.append(_ACTIONS.get(action, f"action {action}") + (f" ({arg1})" if arg1 else ""))
-        else:
-            return sqlite3.SQLITE_OK
-        return sqlite3.SQLITE_DENY
+    def __init__(self, *, max_memory_mb: int = DEFAULT_MEMORY_MB):
+        self.max_memory_mb = max_memory_mb
+        self._proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()
 
-    conn.set_authorizer(authorize)
-    return conn
+    def _worker(self) -> subprocess.Popen:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", WORKER, str(self.max_memory_mb)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                start_new_session=True)
+        return self._proc
+
+    def close(self) -> None:
+        """Stop the worker (the next query starts a new one)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdin.close()
+        proc.stdout.close()
+
+    def run(self, sql: str, path: Path, *, timeout_s: float, max_rows: int) -> Outcome:
+        """Run one statement in the worker; at ``timeout_s`` (plus a short grace for the reply)
+        the worker is killed, whatever the query is doing. Never raises for the query."""
+        if not sql or not sql.strip():
+            return Outcome(None, "error", "no query")
+        with self._lock:
+            proc = self._worker()
+            deadline = time.monotonic() + timeout_s + REPLY_GRACE_S
+            try:
+                proc.stdin.write(message_bytes((sql, str(path), timeout_s, max_rows)))
+                proc.stdin.flush()
+                reply = _read_reply(proc.stdout.fileno(), deadline)
+            except (OSError, EOFError, pickle.UnpicklingError):
+                reply = None
+            if reply is not None:
+                kind, rows, note = reply
+                return Outcome(rows, kind, note)
+            ran_out = time.monotonic() >= deadline
+            self.close()
+            if ran_out:
+                return timeout_outcome(timeout_s)
+            if proc.returncode in (-signal.SIGSEGV, -signal.SIGABRT, -signal.SIGKILL):
+                return memory_outcome(self.max_memory_mb)  # an allocation the child could not survive
+            return Outcome(None, "error", f"stopped: the query's process ended (exit "
+                                          f"{proc.returncode})")
 
 
-def run_query(sql: str, path: Path, *, timeout_s: float, max_rows: int) -> Outcome:
-    """Run one statement read-only on the database at ``path``; never raises for the query."""
-    if not sql or not sql.strip():
-        return Outcome(None, "error", "no query")
-    refusals: list[str] = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        conn = open_readonly(path, refusals=refusals)
-    except sqlite3.Error as e:
-        return Outcome(None, "error", f"cannot open the database: {e}")
-    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
-    try:
-        cursor = conn.execute(sql)
-        rows: list[tuple] = []
-        while True:
-            batch = cursor.fetchmany(256)
-            if not batch:
-                return Outcome(tuple(rows))
-            rows.extend(batch)
-            if len(rows) > max_rows:
-                return Outcome(None, "too_many_rows",
-                               f"stopped: more than {max_rows} rows (task.sql.sandbox.max_rows)")
-    except Exception as e:  # any failure of model-written SQL is an outcome, never a crash
-        if refusals:
-            what = ", ".join(dict.fromkeys(refusals))
-            return Outcome(None, "refused", f"refused: {what} not allowed (the sandbox runs "
-                                            "read-only SELECT queries)")
-        if "interrupted" in str(e) and time.monotonic() > deadline:
-            return Outcome(None, "timeout", f"stopped: ran past {timeout_s:g} s "
-                                            "(task.sql.sandbox.timeout_s)")
-        return Outcome(None, "error", f"{type(e).__name__}: {e}")
-    finally:
-        conn.close()
+def _read_reply(fd: int, deadline: float):
+    """One reply from the worker's stdout, or None when the deadline passes or the pipe ends."""
+    data = bytearray()
+    need = HEADER.size
+    while len(data) < need:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        chunk = os.read(fd, min(need - len(data), 1 << 20))
+        if not chunk:
+            return None
+        data += chunk
+        if need == HEADER.size and len(data) == HEADER.size:
+            need += HEADER.unpack(bytes(data))[0]
+    return pickle.loads(bytes(data[HEADER.size:]))
 
+
+_SANDBOXES: dict[int, Sandbox] = {}
+
+
+def sandbox(max_memory_mb: int = DEFAULT_MEMORY_MB) -> Sandbox:
+    """This process's sandbox for a memory limit (one worker each, stopped at exit)."""
+    if max_memory_mb not in _SANDBOXES:
+        _SANDBOXES[max_memory_mb] = Sandbox(max_memory_mb=max_memory_mb)
+    return _SANDBOXES[max_memory_mb]
+
+
+@atexit.register
+def _close_sandboxes() -> None:
+    for box in _SANDBOXES.values():
+        box.close()
+
+
+def run_query(sql: str, path: Path, *, timeout_s: float, max_rows: int,
+              max_memory_mb: int = DEFAULT_MEMORY_MB) -> Outcome:
+    """Run one statement read-only on the database at ``path``, in a worker process with hard
+    time and memory limits; never raises for the query."""
+    return sandbox(max_memory_mb).run(sql, path, timeout_s=timeout_s, max_rows=max_rows)
 
 def canonical_value(value):
     """Numbers compare by value (``3`` equals ``3.0``; floats to 10 significant digits)."""

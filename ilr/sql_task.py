@@ -30,18 +30,20 @@ _FENCE = re.compile(r"^```(?:sql|sqlite)?\s*|\s*```.*$", re.S | re.I)
 
 
 def extract_sql(text: str) -> str | None:
-    """The query after the last ``####`` (code fences dropped), or None when there is none."""
-    if "####" not in text:
-        return None
-    sql = _FENCE.sub("", text[text.rindex("####") + 4:].strip()).strip()
-    return sql or None
+    """The query after the first ``####`` that has one, up to the next ``####`` (code fences
+    dropped), or None when there is none: the first answer counts, as in :mod:`ilr.grading`."""
+    for part in text.split("####")[1:]:
+        sql = _FENCE.sub("", part.strip()).strip()
+        if sql:
+            return sql
+    return None
 
 
 class SqlJudge:
     """Runs queries in the sandbox, once per (database, query), and compares their results."""
 
-    def __init__(self, *, timeout_s: float, max_rows: int):
-        self.timeout_s, self.max_rows = timeout_s, max_rows
+    def __init__(self, *, timeout_s: float, max_rows: int, max_memory_mb: int = 512):
+        self.timeout_s, self.max_rows, self.max_memory_mb = timeout_s, max_rows, max_memory_mb
         self._outcomes: dict[tuple[str, str], sql_sandbox.Outcome] = {}
         self._warned: set = set()
 
@@ -55,8 +57,9 @@ class SqlJudge:
         if key not in self._outcomes:
             path = sql_sandbox.database_file(item["db"], where=f"id {item.get('id')!r}")
             outcome = sql_sandbox.run_query(sql, path, timeout_s=self.timeout_s,
-                                            max_rows=self.max_rows)
-            if outcome.kind in ("refused", "timeout", "too_many_rows"):
+                                            max_rows=self.max_rows,
+                                            max_memory_mb=self.max_memory_mb)
+            if outcome.kind in ("refused", "timeout", "too_many_rows", "memory"):
                 log.warning("sql: id %s: %s: %s", item.get("id"), outcome.note, sql[:200])
             self._outcomes[key] = outcome
         return self._outcomes[key]

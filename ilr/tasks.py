@@ -58,11 +58,12 @@ class SqlTask(Task):
     the item's database (``ilr.sql_task``, ``ilr.sql_sandbox``)."""
     timeout_s: float = 2.0
     max_rows: int = 10_000
+    max_memory_mb: int = 512
     judge: SqlJudge = field(init=False, repr=False, compare=False)  # caches query results
 
     def __post_init__(self):
-        object.__setattr__(self, "judge", SqlJudge(timeout_s=self.timeout_s,
-                                                    max_rows=self.max_rows))
+        object.__setattr__(self, "judge", SqlJudge(
+            timeout_s=self.timeout_s, max_rows=self.max_rows, max_memory_mb=self.max_memory_mb))
 
     def extract_answer(self, text: str) -> str | None:
         return extract_sql(text)
@@ -152,6 +153,7 @@ def task_from_params(task_params) -> Task:
     if task_params.name == "sql":
         sandbox = task_params.sql.sandbox
         return SqlTask(name="sql", system_prompt=task_params.system_prompt,
-                       timeout_s=sandbox.timeout_s, max_rows=sandbox.max_rows)
+                       timeout_s=sandbox.timeout_s, max_rows=sandbox.max_rows,
+                       max_memory_mb=sandbox.max_memory_mb)
     return Task(name=task_params.name, system_prompt=task_params.system_prompt)
 

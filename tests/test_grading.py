@@ -19,6 +19,30 @@ def test_extract_answer(text, answer):
     assert extract_answer(text) == answer
 
 
+@pytest.mark.parametrize("text,answer", [
+    ("6 + 6 = 12.\n#### 12\n#### 13", "12"),              # two answers: the first counts
+    ("#### 12\nWait, 5 + 8 = 13.\n#### 13", "12"),
+    ("The answer is #### 7, so\n#### 9", "7"),            # a #### mid-line is still the first
+    ("####\n#### 9", "9"),                                # an empty #### gives no number
+])
+def test_the_first_final_answer_counts(text, answer):
+    """The GSM8K reference grader and lm-evaluation-harness take the first ``#### <number>``."""
+    assert extract_answer(text) == answer
+    assert grade(text, f"#### {answer}")
+
+
+def test_the_strict_check_and_the_difference_filter_read_the_first_answer():
+    from ilr.tasks import Task
+
+    task = Task(name="arith", system_prompt="")
+    assert has_final_answer("work\n#### 12\n#### 13")
+    assert not has_final_answer("work\n#### twelve\n#### 13")  # the first answer is unreadable
+    assert not has_final_answer("so #### 12\n#### 13")  # the answer the grader reads is mid-line
+    # same first answer, different second: the same answer (not sent to feedback)
+    assert task.same_answer("#### 12\n#### 13", "a\n#### 12")
+    assert not task.same_answer("#### 13\n#### 12", "a\n#### 12")
+
+
 def test_normalize_number_forms_agree():
     assert normalize_number("$1,000") == normalize_number("1000.0") == normalize_number("1000") == "1000"
     assert normalize_number("abc") is None

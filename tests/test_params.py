@@ -113,6 +113,16 @@ def _write(tmp_path, data) -> Path:
     ({"task": {"arith": {"steps": "2"}}}, r"task.arith.steps: expected int, got '2'"),
     ({"quality": {"min_has_final_answer": 1.5}}, r"quality.min_has_final_answer: must be a probability"),
     ({"quality": {"min_parseable": 0.9}}, r"unknown key\(s\) \['quality.min_parseable'\]"),
+    ({"seed": -1}, r"seed: Input should be greater than or equal to 0, got -1"),
+    ({"seeds": [1, -2]}, r"seeds.1: Input should be greater than or equal to 0, got -2"),
+    ({"dpo_rounds": {"d1": {"policy": "models/sft/r9"}}},
+     r"dpo_rounds.d1.policy: 'models/sft/r9' is not a model any stage produces; choose one of "
+     r"\['models/base', 'models/supervisor', 'models/sft/gold', 'models/sft/r0'"),
+    ({"dpo_rounds": {"d1": {"policy": "models/dpo/d2"}, "d2": {"policy": "models/dpo/d1"}}},
+     r"dpo_rounds.d1.policy: the DPO rounds \['d1', 'd2'\] start from each other in a loop"),
+    ({"dpo_rounds": {"d1": {"policy": "models/dpo/d1"}}}, r"dpo_rounds.d1.policy: 'models/dpo/d1' is not a model"),
+    ({"rounds": {"r1": {"prev": "r0"}}, "dpo_rounds": {"r1": {"policy": "models/sft/r0"}}},
+     r"dpo_rounds.r1: a DPO round name must be letters, digits or _ and not 'r0', 'gold' or an ILR round"),
     ({"seed": "0", "task": {"name": "mnist"}}, r"^\S*params.yaml: seed: expected int, got '0' \(and 1 more problem"),
 ])
 def test_bad_params_name_the_key(tmp_path, data, message):

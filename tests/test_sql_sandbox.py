@@ -7,7 +7,7 @@ import pytest
 
 from ilr.io import DataFileError
 from ilr.sql_generator import SqlSpec, generate_sql_records
-from ilr.sql_sandbox import database_file, has_order_by, run_query, same_rows
+from ilr.sql_sandbox import REPLY_GRACE_S, database_file, has_order_by, run_query, same_rows
 
 RUNAWAY = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
 
@@ -130,3 +130,76 @@ def test_has_order_by_looks_at_the_outer_query_only():
     assert not has_order_by("SELECT 'order by' FROM t -- order by x")
     assert not has_order_by("SELECT rank() OVER (ORDER BY x) FROM t")
     assert not has_order_by("SELECT border, bypass FROM t")
+
+
+# hard limits: queries whose cost the progress handler never sees, or that build memory
+HOSTILE = {
+    # one built-in call asked for a two-billion-character width: no VM step until it returns
+    "slow_function": "SELECT printf('%.*c', 2000000000, 'x')",
+    # a huge result in few rows: 300 values of ~1 MB (the value cap) each
+    "huge_few_rows": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 300) "
+                     "SELECT randomblob(999999) FROM c",
+    # many rows of maximal values: as many 1 MB rows as the row cap allows
+    "many_max_rows": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                     "SELECT zeroblob(999999), x FROM c",
+    # deep recursion: an expression nested past SQLite's parser stack, and a CTE that doubles a
+    # string until the value cap stops it
+    "deep_nesting": "SELECT " + "(" * 5000 + "1" + ")" * 5000,
+    "deep_cte": "WITH RECURSIVE c(s) AS (SELECT 'x' UNION ALL SELECT s || s FROM c) "
+                "SELECT max(length(s)) FROM c",
+    # never yields a row
+    "never_yields": RUNAWAY,
+}
+
+
+@pytest.mark.parametrize("name, kinds", [
+    ("slow_function", {"timeout"}),
+    ("huge_few_rows", {"memory"}),
+    ("many_max_rows", {"memory"}),
+    ("deep_nesting", {"error"}),
+    ("deep_cte", {"error"}),
+    ("never_yields", {"timeout"}),
+])
+def test_hostile_queries_stop_within_hard_limits(db_path, name, kinds):
+    start = time.monotonic()
+    outcome = run_query(HOSTILE[name], db_path, timeout_s=1.0, max_rows=5000, max_memory_mb=128)
+    elapsed = time.monotonic() - start
+    assert outcome.rows is None and outcome.kind in kinds, outcome
+    assert "\n" not in outcome.note
+    assert elapsed < 3.0  # the deadline (1 s), the reply's grace and a worker restart
+    if outcome.kind == "memory":
+        assert "128 MB" in outcome.note and "max_memory_mb" in outcome.note
+    # the sandbox is usable right after (a killed worker is replaced)
+    assert run_query("SELECT count(*) FROM customers", db_path, timeout_s=1.0, max_rows=10,
+                     max_memory_mb=128).rows == ((8,),)
+
+
+def test_the_slow_function_is_killed_at_the_deadline_not_after_it_returns(db_path):
+    """The progress handler alone let this query run 11 s under a 2 s limit."""
+    start = time.monotonic()
+    outcome = run_query(HOSTILE["slow_function"], db_path, timeout_s=0.5, max_rows=10)
+    assert outcome.kind == "timeout" and "0.5 s" in outcome.note
+    assert time.monotonic() - start < 0.5 + REPLY_GRACE_S + 0.5
+
+
+def test_a_large_sort_answers_in_memory_under_the_no_file_limit(db_path):
+    """The worker may not write files (RLIMIT_FSIZE 0), so SQLite keeps its temporary sort
+    storage in memory (temp_store): a sort past the page cache still answers (a spill to a
+    temporary file would fail with a disk I/O error)."""
+    sort = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 20000) "
+            "SELECT count(*), sum(x) FROM (SELECT x, randomblob(2000) b FROM c ORDER BY b "
+            "LIMIT 100000)")
+    outcome = run_query(sort, db_path, timeout_s=10.0, max_rows=10)
+    assert outcome.kind == "ok" and outcome.rows == ((20000, 20000 * 20001 // 2),)
+
+
+def test_the_judge_logs_a_stopped_query_with_its_item_id(tmp_path, caplog):
+    from ilr.sql_task import SqlJudge
+
+    record = generate_sql_records(SqlSpec(domains=["shop"]), n=1, seed=0, split="train")[0]
+    judge = SqlJudge(timeout_s=0.5, max_rows=100, max_memory_mb=128)
+    with caplog.at_level("WARNING"):
+        assert not judge.grade(HOSTILE["slow_function"], record["answer"], record)
+    assert judge.run(HOSTILE["slow_function"], record).kind == "timeout"  # cached, not rerun
+    lines = [r.getMessage() for r in caplog.records if "ran past" in r.getMessage()]
+    assert len(lines) == 1 and str(record["id"]) in lines[0]

@@ -139,7 +139,10 @@ def test_refine_runs_the_difference_filter_on_the_items_database(splits):
 
 def test_extract_sql():
     assert extract_sql("plan\n#### SELECT 1 ") == "SELECT 1"
-    assert extract_sql("#### a\n#### SELECT 2") == "SELECT 2"
+    # the first answer counts (as in ilr.grading); an empty #### is no answer
+    assert extract_sql("#### SELECT 1\n#### SELECT 2") == "SELECT 1"
+    assert extract_sql("#### a\n#### SELECT 2") == "a"
+    assert extract_sql("####\n#### SELECT 2") == "SELECT 2"
     assert extract_sql("SELECT 1") is None and extract_sql("####   ") is None
 
 

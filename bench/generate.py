@@ -13,11 +13,12 @@ import time
 
 import torch
 
-from ilr.arith import ArithSpec, generate_records
-from ilr.checkpoints import inference_dtype, load_causal_lm, load_tokenizer
-from ilr.generation import generate_responses, render_prompts
-from ilr.params import GenerationParams, TaskParams
-from ilr.tasks import task_from_params
+from ilr.core.params import GenerationParams, TaskParams
+from ilr.engines.generation import generate_responses
+from ilr.engines.prompts import render_prompts
+from ilr.tasks.arith import ArithSpec, generate_records
+from ilr.tasks.task import task_from_params
+from ilr.train.checkpoints import inference_dtype, load_causal_lm, load_tokenizer
 
 
 def time_loop(model, tokenizer, conversations, max_new_tokens):
@@ -66,7 +67,7 @@ def compare_vllm(args, tokenizer, conversations, params, batched, batched_rate):
     """vLLM on the same prompts: greedy answers must equal the transformers engine's."""
     import vllm
 
-    from ilr.vllm_backend import engine_kwargs
+    from ilr.engines.vllm_backend import engine_kwargs
 
     start = time.perf_counter()
     got = generate_responses(args.model, tokenizer, conversations, params=params,

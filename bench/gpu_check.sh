@@ -54,8 +54,8 @@ from pathlib import Path
 
 import yaml
 
-from ilr.params import load_params
-from ilr.profiles import apply_profile, load_profile
+from ilr.core.params import load_params
+from ilr.core.profiles import apply_profile, load_profile
 
 params = yaml.safe_load(Path("params.yaml").read_text())
 if sys.argv[1]:

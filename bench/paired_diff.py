@@ -15,9 +15,9 @@ import subprocess
 import dvc.api
 import yaml
 
-from ilr.paired_stats import mcnemar
-from ilr.params import TaskParams
-from ilr.tasks import task_from_params
+from ilr.core.params import TaskParams
+from ilr.measure.paired_stats import mcnemar
+from ilr.tasks.task import task_from_params
 
 
 def outcomes(path: str, rev: str) -> dict | None:

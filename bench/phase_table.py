@@ -1,4 +1,4 @@
-"""Where a `dvc repro` spent its time, from the records ilr/phases.py writes when the
+"""Where a `dvc repro` spent its time, from the records ilr/core/phases.py writes when the
 environment variable ILR_PHASES_FILE names a file; two files side by side (before, after).
 
     ILR_PHASES_FILE=/tmp/after.jsonl dvc repro

@@ -7,10 +7,10 @@ and save.
 
 Works in a temporary `git clone` of this repo at its HEAD commit (uncommitted changes are not in
 it), with the source repo's DVC cache as its cache (`.dvc/config.local`; read only: stages run
-with `--no-commit`) and params.yaml overridden by the profile (ilr/profiles.py, as `ilr
+with `--no-commit`) and params.yaml overridden by the profile (ilr/core/profiles.py, as `ilr
 quick`). The stages the targets need are listed in order by `dvc repro --dry --force`, then run
 one at a time, `dvc repro --single-item --force --no-commit <stage>`, each with
-ILR_PHASES_FILE and ILR_PHASES_STAGE set, so that ilr/phases.py records its phases:
+ILR_PHASES_FILE and ILR_PHASES_STAGE set, so that ilr/core/phases.py records its phases:
 
 - startup: the stage process's start (its start tick in /proc/self/stat) to its first phase:
   Python, module-level imports, params and inputs read;
@@ -52,8 +52,8 @@ def sh(args, cwd, env=None, check=True) -> subprocess.CompletedProcess:
 
 
 def make_clone(work: Path, profile: str, env: dict) -> Path:
-    from ilr.params import load_params
-    from ilr.profiles import apply_profile, load_profile
+    from ilr.core.params import load_params
+    from ilr.core.profiles import apply_profile, load_profile
 
     clone = work / "repo"
     head = sh(["git", "rev-parse", "HEAD"], REPO).stdout.strip()
@@ -108,7 +108,7 @@ def print_table(rows: list[dict], out=sys.stdout) -> None:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default=str(REPO / "profiles/quick.yaml"),
-                        help="params overrides (ilr/profiles.py)")
+                        help="params overrides (ilr/core/profiles.py)")
     parser.add_argument("--stages", default="", help="comma-separated dvc targets (default: "
                         "every stage); the stages they depend on run first")
     parser.add_argument("--keep", help="work in this folder and keep it (default: a temporary "

@@ -18,10 +18,11 @@ import time
 from pathlib import Path
 from unittest import mock
 
-from ilr import sql_sandbox, sql_worker
-from ilr.io import write_json
-from ilr.sql_generator import SqlSpec, generate_sql_records
-from ilr.sql_task import SqlJudge
+from ilr.core.io import write_json
+from ilr.tasks import sql_sandbox
+from ilr.tasks import sql_worker
+from ilr.tasks.sql_generator import SqlSpec, generate_sql_records
+from ilr.tasks.sql_task import SqlJudge
 
 
 def in_process(sql, path, *, timeout_s, max_rows, max_memory_mb=None):

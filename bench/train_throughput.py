@@ -6,7 +6,7 @@
 
 Needs models/base (`dvc repro base_model` or `dvc pull`); exits 2 with one line without it.
 Trains on `--train` (default data/labels/r0.jsonl; the task's own generated gold records when
-that file is absent) through the training stages' own code path (``ilr.sft.build_sft_trainer``:
+that file is absent) through the training stages' own code path (``ilr.train.sft.build_sft_trainer``:
 the same ``SFTConfig`` from params.yaml's ``sft.args``), for one warm-up step and ``--steps``
 timed steps, once per mode asked for: padded (always), ``padding_free`` (TRL's flattened batch
 with position_ids; ``max_length`` is then None, as TRL requires: records are not truncated) and
@@ -74,12 +74,12 @@ def matmul_peak(dtype: torch.dtype, *, reps: int = 5) -> tuple[float, list]:
 
 def load_records(path: str, params, needed: int) -> tuple[list[dict], str]:
     """The records to train on, repeated to ``needed`` (ids made unique), and where from."""
-    from ilr.io import read_records
+    from ilr.core.io import read_records
 
     if Path(path).is_file():
         records, source = read_records(path, required=("id", "prompt", "response")), path
     else:
-        from ilr.prepare import build_gold_splits
+        from ilr.tasks.prepare import build_gold_splits
 
         records = build_gold_splits(params)["train"]
         source = f"{path} is absent: the task's gold training records"
@@ -107,8 +107,8 @@ class StepTimer:
 
 
 def run_mode(mode: str, args, params, records, dtype: str) -> dict:
-    from ilr.sft import build_sft_trainer
-    from ilr.tasks import task_from_params
+    from ilr.tasks.task import task_from_params
+    from ilr.train.sft import build_sft_trainer
 
     extra = {"padding-free": {"padding_free": True, "max_length": None},
              "packing": {"packing": True}}.get(mode, {})
@@ -171,8 +171,8 @@ def main(argv=None):
               "base_model` or `dvc pull` first", file=sys.stderr)
         return 2
 
-    from ilr.checkpoints import DTYPES, resolve_dtype
-    from ilr.params import load_params
+    from ilr.core.params import load_params
+    from ilr.train.checkpoints import DTYPES, resolve_dtype
 
     params = load_params(args.params)
     dtype = args.dtype or resolve_dtype(params.model.dtype)

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import click
 
-from ilr.audit import build_audit_rows, build_history, count_audit_rows, diff_labels, order_versions
-from ilr.io import DataFileError, read_jsonl, read_records, read_records_at
-from ilr.missing import absent_versions, missing_line, missing_metrics_line
-from ilr.params import ParamsError, load_params
-from ilr.pr_comment import comment
-from ilr.tasks import task_from_params
+from ilr.core.io import DataFileError, read_jsonl, read_records, read_records_at
+from ilr.core.missing import absent_versions, missing_line, missing_metrics_line
+from ilr.core.params import ParamsError, load_params
+from ilr.report.audit import build_audit_rows, build_history, count_audit_rows, diff_labels, order_versions
+from ilr.report.pr_comment import comment
+from ilr.tasks.task import task_from_params
 
 FORMATS = click.Choice(["table", "csv", "jsonl"])
 
@@ -153,6 +153,13 @@ def diff(ctx, a, b, rev_a, rev_b, fmt, labels_dir, gold):
     def resolve(name):
         return name if name.endswith(".jsonl") else str(Path(labels_dir) / f"{name}.jsonl")
 
+    versions = order_versions(params.rounds)
+    for name, rev in ((a, rev_a), (b, rev_b)):
+        if rev is None and not name.endswith(".jsonl") and name not in versions \
+                and not Path(resolve(name)).is_file():
+            _fail(ValueError(f"{name!r}: not a label version of {ctx.obj['params']}; choose one "
+                             f"of {versions}, or give a .jsonl file"))
+
     missing = list(dict.fromkeys(name for name, rev in ((a, rev_a), (b, rev_b)) if rev is None and
                                  name in order_versions(params.rounds) and not Path(resolve(name)).is_file()))
     if missing:
@@ -174,7 +181,7 @@ def diff(ctx, a, b, rev_a, rev_b, fmt, labels_dir, gold):
 @click.option("--samples", default=5, show_default=True, help="replacements shown per kind")
 @click.pass_context
 def report(ctx, out, samples):
-    from ilr.report import write_report
+    from ilr.report.report import write_report
 
     params, task = _load(ctx.obj["params"])
     write_report(params, task=task, out=out, samples=samples)
@@ -194,7 +201,7 @@ def report(ctx, out, samples):
 def summary(path, fmt):
     if not Path(path).is_file():
         _fail(ValueError(missing_metrics_line([Path(path)], what="ilr summary")))
-    from ilr.summary import summary_table_rows
+    from ilr.report.summary import summary_table_rows
 
     rows = summary_table_rows(json.loads(Path(path).read_text(encoding="utf-8")))
     if fmt in ("md", "table"):
@@ -212,7 +219,7 @@ def summary(path, fmt):
                    "see README. The workspace then holds the quick run's params and outputs "
                    "(`dvc exp show` lists it); the committed full run stays in git.")
 @click.option("--profile", "profile_path", default="profiles/quick.yaml", show_default=True,
-              help="params overrides (see ilr/profiles.py)")
+              help="params overrides (see ilr/core/profiles.py)")
 @click.option("--name", help="experiment name (default: dvc picks one)")
 @click.option("--dry-run", is_flag=True, help="print the dvc command and exit")
 @click.pass_context
@@ -221,7 +228,7 @@ def quick(ctx, profile_path, name, dry_run):
     import subprocess
     import time
 
-    from ilr.profiles import ProfileError, checked_exp_run_command
+    from ilr.core.profiles import ProfileError, checked_exp_run_command
 
     if Path(ctx.obj["params"]).name != "params.yaml":
         _fail(ValueError("ilr quick sets params.yaml, the file the stages of dvc.yaml read"))
@@ -238,7 +245,7 @@ def quick(ctx, profile_path, name, dry_run):
     if result.returncode != 0:
         _fail(RuntimeError(f"dvc exp run failed (exit {result.returncode}) after {minutes:.1f} "
                            "minutes; its output above names the stage"))
-    from ilr.report import write_report
+    from ilr.report.report import write_report
 
     params, task = _load(ctx.obj["params"])
     out = Path("reports/ilr.html")
@@ -263,7 +270,7 @@ def quick(ctx, profile_path, name, dry_run):
 @click.option("--out", default="plots/sweep", show_default=True, help="folder of the CSVs")
 @click.pass_context
 def sweep(ctx, flip_rates, round_name, dpo_round, labels_only, out):
-    from ilr.sweep import run_sweep
+    from ilr.measure.sweep import run_sweep
 
     params, _ = _load(ctx.obj["params"])
     try:
@@ -279,7 +286,7 @@ def sweep(ctx, flip_rates, round_name, dpo_round, labels_only, out):
                    "accuracy by arm and round over seeds with bootstrap intervals, paired exact "
                    "McNemar tests (stratified by seed), Holm-adjusted secondary tests and the "
                    "paper's claims marked reproduced / not reproduced / inconclusive. Reads "
-                   "files only: no compute. See ilr/compare.py for the tests and the claim rule.")
+                   "files only: no compute. See ilr/measure/compare.py for the tests and the claim rule.")
 @click.option("--run", "runs", multiple=True, required=True, metavar="NAME=PATH",
               help="a seed run's folder, named; repeat for each seed")
 @click.option("--out", default="metrics/compare.json", show_default=True)
@@ -287,8 +294,8 @@ def sweep(ctx, flip_rates, round_name, dpo_round, labels_only, out):
 @click.option("--seed", default=0, show_default=True, help="seed of the bootstrap")
 @click.option("--alpha", default=0.05, show_default=True, help="significance level")
 def compare(runs, out, n_boot, seed, alpha):
-    from ilr.compare import claim_rows, run_compare
-    from ilr.run_folders import parse_runs
+    from ilr.measure.compare import claim_rows, run_compare
+    from ilr.measure.run_folders import parse_runs
 
     try:
         result = run_compare(parse_runs(runs), out=out, n_boot=n_boot, seed=seed, alpha=alpha)

@@ -5,9 +5,9 @@
 import argparse
 import json
 
-from ilr.base_model import convert_base_model
-from ilr.errors import run_stage
-from ilr.params import load_params
+from ilr.core.errors import run_stage
+from ilr.core.params import load_params
+from ilr.train.base_model import convert_base_model
 
 
 def main(argv=None):

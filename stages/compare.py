@@ -1,5 +1,5 @@
 """DVC stage `compare`: the main run (seed `seed`) and each seed run (`seeds`, runs/seed<s>)
-side by side, with paired tests and the paper's claims, as metrics/compare.json (ilr/compare.py).
+side by side, with paired tests and the paper's claims, as metrics/compare.json (ilr/measure/compare.py).
 
     python -m stages.compare --params params.yaml --main . --runs runs --out metrics/compare.json
 
@@ -7,10 +7,10 @@ side by side, with paired tests and the paper's claims, as metrics/compare.json 
 """
 import argparse
 
-from ilr.compare import claim_rows, run_compare
-from ilr.run_folders import parse_runs
-from ilr.errors import run_stage
-from ilr.params import load_params
+from ilr.core.errors import run_stage
+from ilr.core.params import load_params
+from ilr.measure.compare import claim_rows, run_compare
+from ilr.measure.run_folders import parse_runs
 
 
 def main(argv=None):

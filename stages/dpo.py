@@ -6,12 +6,12 @@ round's preference pairs.
 import argparse
 import json
 
-from ilr.dpo import train_dpo
-from ilr.errors import run_stage
-from ilr.io import read_jsonl
-from ilr.params import load_params
-from ilr.phases import phase
-from ilr.tasks import task_from_params
+from ilr.core.errors import run_stage
+from ilr.core.io import read_jsonl
+from ilr.core.params import load_params
+from ilr.core.phases import phase
+from ilr.tasks.task import task_from_params
+from ilr.train.dpo import train_dpo
 
 
 def main(argv=None):

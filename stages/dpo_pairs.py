@@ -7,12 +7,12 @@ and measure the feedback on pairs where exactly one sample is right.
 import argparse
 import json
 
-from ilr.dpo import build_sample_pairs, measure_preference_pairs, select_preference_pairs
-from ilr.errors import run_stage
-from ilr.feedback import score_items
-from ilr.io import read_records, write_json, write_jsonl
-from ilr.params import load_params
-from ilr.tasks import task_from_params
+from ilr.core.errors import run_stage
+from ilr.core.io import read_records, write_json, write_jsonl
+from ilr.core.params import load_params
+from ilr.method.feedback import score_items
+from ilr.tasks.task import task_from_params
+from ilr.train.dpo import build_sample_pairs, measure_preference_pairs, select_preference_pairs
 
 
 def main(argv=None):

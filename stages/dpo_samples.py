@@ -6,13 +6,13 @@ only the scoring).
 """
 import argparse
 
-from ilr.checkpoints import check_model_source, load_tokenizer
-from ilr.dpo import build_sample_records, sample_policy
-from ilr.errors import run_stage
-from ilr.io import read_records, write_jsonl
-from ilr.params import load_params
-from ilr.phases import phase
-from ilr.tasks import task_from_params
+from ilr.core.errors import run_stage
+from ilr.core.io import read_records, write_jsonl
+from ilr.core.params import load_params
+from ilr.core.phases import phase
+from ilr.tasks.task import task_from_params
+from ilr.train.checkpoints import check_model_source, load_tokenizer
+from ilr.train.dpo import build_sample_records, sample_policy
 
 
 def main(argv=None):

@@ -5,13 +5,13 @@
 import argparse
 import json
 
-from ilr.checkpoints import check_model_source, inference_name, load_tokenizer
-from ilr.errors import run_stage
-from ilr.evaluate import evaluate_model
-from ilr.io import commit_outputs, read_records
-from ilr.params import load_params
-from ilr.phases import phase
-from ilr.tasks import task_from_params
+from ilr.core.errors import run_stage
+from ilr.core.io import commit_outputs, read_records
+from ilr.core.params import load_params
+from ilr.core.phases import phase
+from ilr.measure.evaluate import evaluate_model
+from ilr.tasks.task import task_from_params
+from ilr.train.checkpoints import check_model_source, inference_name, load_tokenizer
 
 
 def main(argv=None):

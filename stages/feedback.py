@@ -8,12 +8,13 @@ whatever the kind.
 import argparse
 import json
 
-from ilr.errors import run_stage
-from ilr.feedback import build_check_items, load_item_scorer, measure_feedback, score_items
-from ilr.feedback_model import pair_items
-from ilr.io import read_jsonl, read_records, write_json
-from ilr.params import load_params
-from ilr.tasks import task_from_params
+from ilr.core.errors import run_stage
+from ilr.core.io import read_jsonl, read_records, write_json
+from ilr.core.params import load_params
+from ilr.method.feedback import build_check_items, measure_feedback, score_items
+from ilr.tasks.task import task_from_params
+from ilr.train.feedback_model import pair_items
+from ilr.train.scorers import load_item_scorer
 
 
 def main(argv=None):

@@ -8,12 +8,12 @@ pairs of the reference code's kinds; a share of the prompts is held out (early s
 import argparse
 import json
 
-from ilr.errors import run_stage
-from ilr.feedback_model import build_preference_pairs, split_heldout, train_feedback_model
-from ilr.io import read_jsonl, read_records, write_jsonl
-from ilr.params import load_params
-from ilr.phases import phase
-from ilr.reward_model import train_reward_model
+from ilr.core.errors import run_stage
+from ilr.core.io import read_jsonl, read_records, write_jsonl
+from ilr.core.params import load_params
+from ilr.core.phases import phase
+from ilr.train.feedback_model import build_preference_pairs, split_heldout, train_feedback_model
+from ilr.train.reward_model import train_reward_model
 
 
 def main(argv=None):

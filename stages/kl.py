@@ -6,13 +6,13 @@ sampled on test prompts.
 import argparse
 import json
 
-from ilr.checkpoints import DTYPES, inference_name, load_causal_lm, load_tokenizer
-from ilr.errors import run_stage
-from ilr.io import read_records, write_json
-from ilr.kl import estimate_kl
-from ilr.params import load_params
-from ilr.phases import phase
-from ilr.tasks import task_from_params
+from ilr.core.errors import run_stage
+from ilr.core.io import read_records, write_json
+from ilr.core.params import load_params
+from ilr.core.phases import phase
+from ilr.measure.kl import estimate_kl
+from ilr.tasks.task import task_from_params
+from ilr.train.checkpoints import DTYPES, inference_name, load_causal_lm, load_tokenizer
 
 
 def main(argv=None):

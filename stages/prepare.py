@@ -5,13 +5,13 @@
 import argparse
 import json
 
-from ilr.errors import run_stage
-from ilr.io import commit_outputs
-from ilr.params import load_params
-from ilr.phases import phase
-from ilr.prepare import build_gold_splits, check_local_source, write_gold_splits
-from ilr.quality import check_label_version
-from ilr.tasks import task_from_params
+from ilr.core.errors import run_stage
+from ilr.core.io import commit_outputs
+from ilr.core.params import load_params
+from ilr.core.phases import phase
+from ilr.measure.quality import check_label_version
+from ilr.tasks.prepare import build_gold_splits, check_local_source, write_gold_splits
+from ilr.tasks.task import task_from_params
 
 
 def main(argv=None):

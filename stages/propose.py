@@ -6,12 +6,12 @@ that refines that version (its `prev`) reads them.
 """
 import argparse
 
-from ilr.errors import run_stage
-from ilr.io import read_records, write_jsonl
-from ilr.params import load_params
-from ilr.phases import phase
-from ilr.propose import propose_labels
-from ilr.tasks import task_from_params
+from ilr.core.errors import run_stage
+from ilr.core.io import read_records, write_jsonl
+from ilr.core.params import load_params
+from ilr.core.phases import phase
+from ilr.method.propose import propose_labels
+from ilr.tasks.task import task_from_params
 
 
 def main(argv=None):

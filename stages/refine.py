@@ -6,16 +6,16 @@ decision rule; writes the next label version, its audit log and its label metric
 import argparse
 import json
 
-from ilr.errors import run_stage
-from ilr.feedback import score_items
-from ilr.io import commit_outputs, read_records
-from ilr.params import load_params
-from ilr.phases import phase
-from ilr.quality import check_label_version
-from ilr.refine import refine_round
-from ilr.reliability import measure_round_feedback
-from ilr.supervise import measure_labels
-from ilr.tasks import task_from_params
+from ilr.core.errors import run_stage
+from ilr.core.io import commit_outputs, read_records
+from ilr.core.params import load_params
+from ilr.core.phases import phase
+from ilr.measure.quality import check_label_version
+from ilr.measure.reliability import measure_round_feedback
+from ilr.method.feedback import score_items
+from ilr.method.refine import refine_round
+from ilr.method.supervise import measure_labels
+from ilr.tasks.task import task_from_params
 
 
 def main(argv=None):

@@ -7,13 +7,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from ilr.errors import run_stage
-from ilr.io import read_json, write_csv, write_json
-from ilr.params import load_params
-from ilr.rounds import ROUND_ZERO
-from ilr.report import write_report
-from ilr.summary import FIELDS, build_summary_rows, split_arms
-from ilr.tasks import task_from_params
+from ilr.core.errors import run_stage
+from ilr.core.io import read_json, write_csv, write_json
+from ilr.core.params import load_params
+from ilr.method.rounds import ROUND_ZERO
+from ilr.report.report import write_report
+from ilr.report.summary import FIELDS, build_summary_rows, split_arms
+from ilr.tasks.task import task_from_params
 
 
 def _read_all(folder: Path, names) -> dict:

@@ -1,13 +1,13 @@
 """DVC stage `seed_run@<s>`: the single-seed pipeline again with `seed: <s>`, in a copy of the
-repository that shares its DVC cache; the results land in one output folder (ilr/seed_run.py).
+repository that shares its DVC cache; the results land in one output folder (ilr/measure/seed_run.py).
 
     python -m stages.seed_run --params params.yaml --seed 1 --work .seeds/1 --out runs/seed1
 """
 import argparse
 
-from ilr.errors import run_stage
-from ilr.params import load_params
-from ilr.seed_run import local_cache_dir, run_seed
+from ilr.core.errors import run_stage
+from ilr.core.params import load_params
+from ilr.measure.seed_run import local_cache_dir, run_seed
 
 
 def main(argv=None):

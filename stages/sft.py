@@ -5,12 +5,12 @@
 import argparse
 import json
 
-from ilr.errors import run_stage
-from ilr.io import read_records
-from ilr.params import load_params
-from ilr.phases import phase
-from ilr.sft import train_sft
-from ilr.tasks import task_from_params
+from ilr.core.errors import run_stage
+from ilr.core.io import read_records
+from ilr.core.params import load_params
+from ilr.core.phases import phase
+from ilr.tasks.task import task_from_params
+from ilr.train.sft import train_sft
 
 
 def main(argv=None):

@@ -5,13 +5,13 @@
 import argparse
 import json
 
-from ilr.errors import run_stage
-from ilr.io import commit_outputs, read_records
-from ilr.params import load_params
-from ilr.phases import phase
-from ilr.quality import check_label_version
-from ilr.supervise import measure_labels, supervise_labels
-from ilr.tasks import task_from_params
+from ilr.core.errors import run_stage
+from ilr.core.io import commit_outputs, read_records
+from ilr.core.params import load_params
+from ilr.core.phases import phase
+from ilr.measure.quality import check_label_version
+from ilr.method.supervise import measure_labels, supervise_labels
+from ilr.tasks.task import task_from_params
 
 
 def main(argv=None):

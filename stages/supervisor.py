@@ -5,12 +5,12 @@ answer the held-back prompts (material for the feedback classifier).
 """
 import argparse
 
-from ilr.errors import run_stage
-from ilr.io import commit_outputs, read_records
-from ilr.params import load_params
-from ilr.phases import phase
-from ilr.supervisor import train_supervisor
-from ilr.tasks import task_from_params
+from ilr.core.errors import run_stage
+from ilr.core.io import commit_outputs, read_records
+from ilr.core.params import load_params
+from ilr.core.phases import phase
+from ilr.tasks.task import task_from_params
+from ilr.train.supervisor import train_supervisor
 
 
 def main(argv=None):

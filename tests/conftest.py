@@ -21,8 +21,8 @@ def gsm8k_dir() -> Path:
 @pytest.fixture(scope="session")
 def embedded_model():
     """The embedded GGUF model, loaded once (float32, dequantized) with its tokenizer."""
-    from ilr.checkpoints import load_causal_lm, load_tokenizer
-    from ilr.params import EMBEDDED_MODEL
+    from ilr.core.params import EMBEDDED_MODEL
+    from ilr.train.checkpoints import load_causal_lm, load_tokenizer
 
     return load_causal_lm(EMBEDDED_MODEL), load_tokenizer(EMBEDDED_MODEL)
 
@@ -36,9 +36,9 @@ def planted_run(tmp_path_factory):
     expected r1 replacements)."""
     import yaml
 
-    from ilr.arith import ArithSpec, generate_records
-    from ilr.io import write_json, write_jsonl
-    from ilr.noise import corrupt_records
+    from ilr.core.io import write_json, write_jsonl
+    from ilr.method.noise import corrupt_records
+    from ilr.tasks.arith import ArithSpec, generate_records
     from stages.refine import main as refine
 
     root = tmp_path_factory.mktemp("run")
@@ -72,7 +72,7 @@ def planted_run(tmp_path_factory):
 def embedded_model_dir(embedded_model, tmp_path_factory):
     """The embedded model saved as a plain transformers folder (what `base_model` writes);
     TRL's DPOTrainer builds its reference model from such a folder."""
-    from ilr.checkpoints import save_causal_lm
+    from ilr.train.checkpoints import save_causal_lm
 
     out = tmp_path_factory.mktemp("embedded") / "model"
     save_causal_lm(embedded_model[0], embedded_model[1], out, dtype="float32")

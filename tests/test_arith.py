@@ -2,8 +2,8 @@ import operator
 
 import pytest
 
-from ilr.arith import ArithSpec, generate_records, parse_solution_lines
-from ilr.grading import extract_answer
+from ilr.tasks.arith import ArithSpec, generate_records, parse_solution_lines
+from ilr.tasks.grading import extract_answer
 
 OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 

@@ -1,10 +1,10 @@
 """Audit questions on planted data: the known replacements are listed exactly."""
 import pytest
 
-from ilr.arith import ArithSpec, generate_records
-from ilr.audit import build_audit_rows, build_history, count_audit_rows, diff_labels, order_versions
-from ilr.params import RoundParams, TaskParams
-from ilr.tasks import task_from_params
+from ilr.core.params import RoundParams, TaskParams
+from ilr.report.audit import build_audit_rows, build_history, count_audit_rows, diff_labels, order_versions
+from ilr.tasks.arith import ArithSpec, generate_records
+from ilr.tasks.task import task_from_params
 
 TASK = task_from_params(TaskParams())
 GOLD = generate_records(ArithSpec(), n=6, seed=0, split="train")

@@ -1,5 +1,5 @@
 """Bad input is refused before any output is touched: each case runs a stage in-process the way
-its ``__main__`` does (``ilr.errors.run_stage``) and asserts the one line it prints on stderr
+its ``__main__`` does (``ilr.core.errors.run_stage``) and asserts the one line it prints on stderr
 (it names the file, line, key or expectation and the fix), a non-zero exit, no traceback, and
 that every output file is byte-for-byte what it was."""
 import json
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ilr.arith import ArithSpec, generate_records
-from ilr.errors import run_stage
-from ilr.io import write_jsonl
+from ilr.core.errors import run_stage
+from ilr.core.io import write_jsonl
+from ilr.tasks.arith import ArithSpec, generate_records
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD = generate_records(ArithSpec(), n=30, seed=0, split="train")
@@ -474,7 +474,7 @@ def test_a_disk_full_while_committing_leaves_the_previous_set(tmp_path, capsys, 
 def test_a_failure_between_outputs_writes_none_of_them(tmp_path, capsys, monkeypatch):
     """Run outside DVC, a stage that fails after staging its labels but before its metrics
     leaves the previous labels, audit and metrics together."""
-    from ilr.io import StagedOutputs
+    from ilr.core.io import StagedOutputs
 
     real_json = StagedOutputs.json
 

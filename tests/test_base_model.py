@@ -2,9 +2,9 @@
 import torch
 from transformers import AutoModelForCausalLM
 
-from ilr.base_model import convert_base_model
-from ilr.checkpoints import find_embedded_gguf, load_causal_lm
-from ilr.params import ModelParams
+from ilr.core.params import ModelParams
+from ilr.train.base_model import convert_base_model
+from ilr.train.checkpoints import find_embedded_gguf, load_causal_lm
 
 
 def test_embedded_gguf_is_found():

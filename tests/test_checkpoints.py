@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
-from ilr import checkpoints
-from ilr.checkpoints import inference_dtype, inference_name, resolve_dtype, saved_dtype
+from ilr.train import checkpoints
+from ilr.train.checkpoints import inference_dtype, inference_name, resolve_dtype, saved_dtype
 
 
 def _folder(tmp_path, name, dtype_key="dtype", dtype="float32"):

@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from ilr.cli import main
-from ilr.io import read_records, write_jsonl
+from ilr.core.io import read_records, write_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -252,7 +252,7 @@ def test_quick_runs_the_experiment_then_the_report(fresh_clone, monkeypatch):
     """`dvc exp run` stubbed: it applies the -S values as dvc does; the report is written last."""
     from dvc.utils.hydra import apply_overrides
 
-    import ilr.report
+    import ilr.report.report
 
     (fresh_clone / "profiles").mkdir()
     shutil.copy(REPO / "profiles/quick.yaml", fresh_clone / "profiles/quick.yaml")
@@ -270,7 +270,7 @@ def test_quick_runs_the_experiment_then_the_report(fresh_clone, monkeypatch):
         Path(out).write_text("<html></html>")
 
     monkeypatch.setattr(subprocess, "run", fake_run)
-    monkeypatch.setattr(ilr.report, "write_report", fake_report)
+    monkeypatch.setattr(ilr.report.report, "write_report", fake_report)
     result = _invoke("quick")
     assert result.exit_code == 0, result.output
     assert len(calls) == 1 and (fresh_clone / "reports/ilr.html").is_file()
@@ -287,8 +287,13 @@ def test_quick_stops_when_dvc_fails(fresh_clone, monkeypatch):
     assert result.exit_code != 0 and "dvc exp run failed (exit 1)" in result.output
 
 
-def test_diff_of_a_missing_file_that_no_stage_writes_says_not_found(fresh_clone):
+def test_diff_of_a_version_that_is_no_round_names_it_and_lists_the_rounds(fresh_clone):
     write_jsonl(fresh_clone / "data/labels/r0.jsonl", [{"id": "a", "prompt": "p", "response": "r"}])
     result = _invoke("diff", "mine", "r0")
-    assert result.exit_code != 0 and "data/labels/mine.jsonl" in result.output
-    assert "dvc pull" not in result.output
+    assert result.exit_code != 0 and "'mine': not a label version of params.yaml" in result.output
+    assert "choose one of ['r0'" in result.output and "dvc pull" not in result.output
+    missing_file = _invoke("diff", "data/labels/mine.jsonl", "r0")  # a file path: not found
+    assert missing_file.exit_code != 0 and "data/labels/mine.jsonl" in missing_file.output
+    # a file of the user's in the labels folder is read by its name
+    write_jsonl(fresh_clone / "data/labels/mine.jsonl", [{"id": "a", "prompt": "p", "response": "s"}])
+    assert _invoke("diff", "mine", "r0").exit_code == 0

@@ -7,10 +7,10 @@ from click.testing import CliRunner
 from scipy.stats import binomtest, fisher_exact
 
 from ilr.cli import main as cli
-from ilr.compare import compare_runs, run_compare
-from ilr.run_folders import load_run, parse_runs
-from ilr.io import DataFileError, write_json, write_jsonl
-from ilr.paired_stats import bootstrap_ci, holm, stratified_mcnemar
+from ilr.core.io import DataFileError, write_json, write_jsonl
+from ilr.measure.compare import compare_runs, run_compare
+from ilr.measure.paired_stats import bootstrap_ci, holm, stratified_mcnemar
+from ilr.measure.run_folders import load_run, parse_runs
 
 PARAMS = """rounds:
   r1: {prev: r0, mode: feedback}

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ilr.arith import ArithSpec, generate_records
-from ilr.io import write_jsonl
+from ilr.core.io import write_jsonl
+from ilr.tasks.arith import ArithSpec, generate_records
 
 REPO = Path(__file__).resolve().parents[1]
 N = 5_000  # enough records that writing the labels takes tens of milliseconds

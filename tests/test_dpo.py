@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from ilr.arith import ArithSpec, generate_records
-from ilr.dpo import (build_sample_pairs, build_sample_records, measure_preference_pairs,
+from ilr.core.params import DpoParams, GenerationParams, TaskParams
+from ilr.method.comparison import render_comparison, score_both_orders
+from ilr.tasks.arith import ArithSpec, generate_records
+from ilr.tasks.task import task_from_params
+from ilr.train.dpo import (build_sample_pairs, build_sample_records, measure_preference_pairs,
                      run_dpo_trainer, select_preference_pairs)
-from ilr.feedback import render_comparison, score_both_orders
-from ilr.params import DpoParams, GenerationParams, TaskParams
-from ilr.tasks import task_from_params
 
 TASK = task_from_params(TaskParams())
 RECORDS = generate_records(ArithSpec(), n=4, seed=0, split="train")
@@ -125,7 +125,7 @@ def score_sequences(model, tokenizer, prompts, responses):
 
 
 def _margins(model, tokenizer, pairs):
-    from ilr.generation import render_prompts
+    from ilr.engines.prompts import render_prompts
 
     prompts = render_prompts(tokenizer, [TASK.render_messages(p["prompt"]) for p in pairs])
     chosen = score_sequences(model, tokenizer, prompts, [p["chosen"] for p in pairs])
@@ -141,7 +141,7 @@ def test_dpo_raises_the_margin_of_chosen_over_rejected(dpo_run, embedded_model):
 
 
 def test_kl_is_zero_against_itself_and_positive_after_dpo(dpo_run, embedded_model):
-    from ilr.kl import estimate_kl
+    from ilr.measure.kl import estimate_kl
 
     reference, tokenizer = embedded_model
     policy = dpo_run[0]
@@ -162,8 +162,8 @@ def test_dpo_is_saved_in_a_dtype_that_keeps_its_small_steps(embedded_model):
     gave r0's answers), the default ``dpo.save_dtype`` keeps them."""
     import torch
 
-    from ilr.checkpoints import DTYPES
-    from ilr.params import load_params
+    from ilr.core.params import load_params
+    from ilr.train.checkpoints import DTYPES
 
     dpo = load_params(Path(__file__).resolve().parents[1] / "params.yaml").dpo
     policy = embedded_model[0].model.layers[0].mlp.down_proj.weight.detach().to(torch.bfloat16).float()

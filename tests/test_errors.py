@@ -1,9 +1,9 @@
-"""ilr.errors: which errors a stage turns into one line, and how the line reads."""
+"""ilr.core.errors: which errors a stage turns into one line, and how the line reads."""
 import pytest
 
-from ilr.errors import ModelLoadError, one_line, run_stage
-from ilr.io import DataFileError
-from ilr.quality import QualityGateError
+from ilr.core.errors import ModelLoadError, one_line, run_stage
+from ilr.core.io import DataFileError
+from ilr.measure.quality import QualityGateError
 
 
 def _raising(error):

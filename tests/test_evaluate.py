@@ -1,6 +1,6 @@
-from ilr.evaluate import score_predictions
-from ilr.params import TaskParams
-from ilr.tasks import task_from_params
+from ilr.core.params import TaskParams
+from ilr.measure.evaluate import score_predictions
+from ilr.tasks.task import task_from_params
 
 
 def test_score_predictions_counts_planted_right_and_wrong():

@@ -3,14 +3,15 @@ import math
 
 import pytest
 
-from ilr.arith import ArithSpec, generate_records
-from ilr.feedback import (build_check_items, file_scores, measure_feedback, oracle_scores,
-                          read_judgments, render_comparison, score_both_orders, score_items)
-from ilr.feedback_model import build_examples, build_preference_pairs, split_heldout
-from ilr.io import DataFileError
-from ilr.noise import corrupt_records
-from ilr.params import FeedbackParams, OracleParams, TaskParams
-from ilr.tasks import task_from_params
+from ilr.core.io import DataFileError
+from ilr.core.params import FeedbackParams, OracleParams, TaskParams
+from ilr.method.comparison import render_comparison, score_both_orders
+from ilr.method.feedback import (build_check_items, file_scores, measure_feedback, oracle_scores,
+                          read_judgments, score_items)
+from ilr.method.noise import corrupt_records
+from ilr.tasks.arith import ArithSpec, generate_records
+from ilr.tasks.task import task_from_params
+from ilr.train.feedback_model import build_examples, build_preference_pairs, split_heldout
 
 TASK = task_from_params(TaskParams())
 

@@ -1,11 +1,11 @@
 """The comparison classifier, trained for real on a tiny planted task (the embedded model)."""
 import pytest
 
-from ilr.feedback import score_both_orders
-from ilr.feedback_model import (acceptor_from, build_training_args, load_acceptor, pair_items,
+from ilr.core.params import FeedbackModelParams
+from ilr.measure.reliability import measure_decisions
+from ilr.method.comparison import score_both_orders
+from ilr.train.feedback_model import (acceptor_from, build_training_args, load_acceptor, pair_items,
                                 train_feedback_model)
-from ilr.params import FeedbackModelParams
-from ilr.reliability import measure_decisions
 
 WORDS = ["apple", "river", "stone", "cloud", "maple", "tiger", "piano", "lemon", "chair",
          "ocean", "pearl", "comet", "tulip", "amber", "cedar", "delta", "ember", "frost",

@@ -1,8 +1,9 @@
 """The batched generator returns, in input order, what one-prompt-at-a-time greedy decoding gives."""
 import torch
 
-from ilr.generation import generate_responses, render_prompts
-from ilr.params import GenerationParams
+from ilr.core.params import GenerationParams
+from ilr.engines.generation import generate_responses
+from ilr.engines.prompts import render_prompts
 
 CONVERSATIONS = [
     [{"role": "user", "content": "What is 2 + 3?"}],

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from ilr.grading import (NumberFormatError, extract_answer, grade, has_final_answer,
+from ilr.tasks.grading import (NumberFormatError, extract_answer, grade, has_final_answer,
                          normalize_number, read_answer)
 
 
@@ -32,7 +32,7 @@ def test_the_first_final_answer_counts(text, answer):
 
 
 def test_the_strict_check_and_the_difference_filter_read_the_first_answer():
-    from ilr.tasks import Task
+    from ilr.tasks.task import Task
 
     task = Task(name="arith", system_prompt="")
     assert has_final_answer("work\n#### 12\n#### 13")

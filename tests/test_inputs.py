@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ilr.errors import run_stage
-from ilr.params import Gsm8kParams, TaskParams
-from ilr.prepare import check_local_source
-from ilr.profiles import apply_profile, load_profile
+from ilr.core.errors import run_stage
+from ilr.core.params import Gsm8kParams, TaskParams
+from ilr.core.profiles import apply_profile, load_profile
+from ilr.tasks.prepare import check_local_source
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]

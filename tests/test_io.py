@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from ilr.io import (DataFileError, atomic_path, commit_outputs, parse_numbered, read_json,
+from ilr.core.io import (DataFileError, atomic_path, commit_outputs, parse_numbered, read_json,
                     read_records, write_jsonl)
 
 

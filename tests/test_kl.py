@@ -1,4 +1,4 @@
-"""The KL estimate: exact per-token KL summed over sampled responses (ilr.kl)."""
+"""The KL estimate: exact per-token KL summed over sampled responses (ilr.measure.kl)."""
 import math
 from types import SimpleNamespace
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import BatchEncoding, LlamaConfig, LlamaForCausalLM
 
-from ilr.kl import sample_token_ids, sequence_kls
+from ilr.measure.kl import sample_token_ids, sequence_kls
 
 V = 64  # more than the library's default top_k of 50
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ilr.params import ParamsError, load_params
+from ilr.core.params import ParamsError, load_params
 from tiny import build_tiny_model
 
 REPO = Path(__file__).resolve().parents[1]

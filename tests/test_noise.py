@@ -3,9 +3,9 @@ import re
 
 import pytest
 
-from ilr.arith import OPS, ArithSpec, generate_records, parse_solution_lines
-from ilr.grading import grade
-from ilr.noise import KINDS, corrupt_records, corrupt_response
+from ilr.method.noise import KINDS, corrupt_records, corrupt_response
+from ilr.tasks.arith import OPS, ArithSpec, generate_records, parse_solution_lines
+from ilr.tasks.grading import grade
 
 
 @pytest.fixture(scope="module")

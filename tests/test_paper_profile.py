@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ilr.params import SftParams, load_params
-from ilr.profiles import apply_profile, exp_run_command, load_profile
+from ilr.core.params import SftParams, load_params
+from ilr.core.profiles import apply_profile, exp_run_command, load_profile
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,9 +38,9 @@ def test_every_trainer_config_builds_with_the_paper_values(paper, tmp_path):
     from transformers import TrainingArguments
     from trl import DPOConfig, SFTConfig
 
-    from ilr.dpo import build_dpo_config
-    from ilr.feedback_model import build_training_args
-    from ilr.sft import build_lora_config, build_sft_config
+    from ilr.train.dpo import build_dpo_config
+    from ilr.train.feedback_model import build_training_args
+    from ilr.train.sft import build_lora_config, build_sft_config
 
     student = build_sft_config(paper.sft, output_dir=str(tmp_path), seed=0, dtype="bfloat16")
     sup = paper.supervisor

@@ -3,10 +3,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ilr.params import Params, ParamsError, build_section, load_params
-from ilr.params_section import Section
-from ilr.profiles import apply_profile, load_profile
-from ilr.sft import build_lora_config, build_sft_config
+from ilr.core.params import Params, ParamsError, build_section, load_params
+from ilr.core.params_section import Section
+from ilr.core.profiles import apply_profile, load_profile
+from ilr.train.sft import build_lora_config, build_sft_config
 
 REPO = Path(__file__).resolve().parents[1]
 PARAMS_FILES = sorted(REPO.glob("params*.yaml")) + sorted((REPO / "tests" / "data").glob("*params*.yaml"))
@@ -64,7 +64,7 @@ def test_params_yaml_builds_sft_and_lora_configs(tmp_path):
     for key, value in params.sft.args.items():
         assert getattr(config, key) == value, key
     assert config.seed == params.seed
-    from ilr.feedback_model import build_training_args
+    from ilr.train.feedback_model import build_training_args
 
     training = build_training_args(params.feedback_model, output_dir=str(tmp_path), seed=params.seed)
     for key, value in params.feedback_model.args.items():
@@ -146,7 +146,7 @@ def test_missing_and_malformed_files(tmp_path):
 
 
 def test_rounds_chain_from_r0():
-    from ilr.rounds import round_depth
+    from ilr.method.rounds import round_depth
 
     assert load_params(REPO / "params.yaml").rounds["r1"].prev == "r0"
     rounds = {"r1": {"prev": "r0"}, "r2": {"prev": "r1"}, "r3": {"prev": "r2"},

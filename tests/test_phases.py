@@ -1,10 +1,10 @@
-"""ilr.phases: nothing without ILR_PHASES_FILE; with it, exclusive phase times as JSON lines."""
+"""ilr.core.phases: nothing without ILR_PHASES_FILE; with it, exclusive phase times as JSON lines."""
 import json
 import subprocess
 import sys
 import time
 
-from ilr import phases
+from ilr.core import phases
 
 
 def test_without_the_variable_nothing_is_recorded(monkeypatch, tmp_path):
@@ -16,7 +16,7 @@ def test_without_the_variable_nothing_is_recorded(monkeypatch, tmp_path):
 
 def test_a_stage_process_records_startup_exclusive_phases_and_total(tmp_path):
     out = tmp_path / "phases.jsonl"
-    code = ("import time\nfrom ilr.phases import phase\n"
+    code = ("import time\nfrom ilr.core.phases import phase\n"
             "with phase('compute'):\n"
             "    time.sleep(0.2)\n"
             "    with phase('load'):\n"

@@ -8,8 +8,8 @@ import yaml
 from click.testing import CliRunner
 
 from ilr.cli import main
-from ilr.params import load_params
-from ilr.pr_comment import comment_markdown, label_accuracy_rows, read_label_metrics
+from ilr.core.params import load_params
+from ilr.report.pr_comment import comment_markdown, label_accuracy_rows, read_label_metrics
 from tiny import GIT_USER, REPO, run
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ilr.params import load_params
-from ilr.profiles import (Profile, ProfileError, apply_profile, exp_run_command, format_value,
+from ilr.core.params import load_params
+from ilr.core.profiles import (Profile, ProfileError, apply_profile, exp_run_command, format_value,
                           load_profile, overrides)
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,11 +1,11 @@
 """Cross-labeling: each half's model proposes only for the half it did not see."""
 import pytest
 
-import ilr.propose as propose_module
-from ilr.arith import ArithSpec, generate_records
-from ilr.params import GenerationParams, SftParams, TaskParams
-from ilr.propose import propose_labels, split_halves
-from ilr.tasks import task_from_params
+import ilr.method.propose as propose_module
+from ilr.core.params import GenerationParams, SftParams, TaskParams
+from ilr.method.propose import propose_labels, split_halves
+from ilr.tasks.arith import ArithSpec, generate_records
+from ilr.tasks.task import task_from_params
 
 TASK = task_from_params(TaskParams())
 

@@ -1,10 +1,10 @@
 """The great-expectations gate on label versions: planted defects are caught and named."""
 import pytest
 
-from ilr.arith import ArithSpec, generate_records
-from ilr.params import QualityParams, TaskParams
-from ilr.quality import QualityGateError, check_label_version
-from ilr.tasks import task_from_params
+from ilr.core.params import QualityParams, TaskParams
+from ilr.measure.quality import QualityGateError, check_label_version
+from ilr.tasks.arith import ArithSpec, generate_records
+from ilr.tasks.task import task_from_params
 
 TASK = task_from_params(TaskParams())
 QUALITY = QualityParams()

@@ -4,13 +4,13 @@ import random
 import numpy as np
 import pytest
 
-from ilr.arith import ArithSpec, generate_records
-from ilr.feedback import oracle_scores
-from ilr.noise import corrupt_records
-from ilr.params import TaskParams
-from ilr.refine import (apply_replacements, build_audit, find_compared, measure_round,
+from ilr.core.params import TaskParams
+from ilr.method.feedback import oracle_scores
+from ilr.method.noise import corrupt_records
+from ilr.method.refine import (apply_replacements, build_audit, find_compared, measure_round,
                         refine_round, select_replacements)
-from ilr.tasks import task_from_params
+from ilr.tasks.arith import ArithSpec, generate_records
+from ilr.tasks.task import task_from_params
 
 TASK = task_from_params(TaskParams())
 
@@ -159,7 +159,7 @@ def test_refine_stage_is_byte_identical_for_the_same_seed(planted, tmp_path):
     """The stage end to end with the oracle: same params and seed, same bytes."""
     import yaml
 
-    from ilr.io import write_jsonl
+    from ilr.core.io import write_jsonl
     from stages.refine import main
 
     gold, labels, proposals, wrong = planted

@@ -1,7 +1,7 @@
 import pytest
 from scipy.stats import binomtest
 
-from ilr.reliability import measure_decisions, measure_round_feedback, sign_test, wilson_interval
+from ilr.measure.reliability import measure_decisions, measure_round_feedback, sign_test, wilson_interval
 
 
 def _audit(old_correct, new_correct, score, accepted):

@@ -49,7 +49,6 @@ def pulled(pushed, s3_env, tmp_path_factory):
     models are most of the bytes and `ilr` does not read them), then `dvc repro --pull
     --allow-missing`; returns (clone, the repro's output)."""
     clone = _clone(pushed, tmp_path_factory.mktemp("clone") / "repo")
-    assert not (clone / "data/labels/r1.jsonl").exists()
     run(["dvc", "pull", *AUDIT_STAGES], clone, env=s3_env)
     repro = run(["dvc", "repro", "--pull", "--allow-missing"], clone, env=s3_env)
     return clone, repro
@@ -65,11 +64,31 @@ def test_a_pulled_clone_reruns_nothing(pulled):
 
 
 def test_a_clone_reruns_nothing_before_any_pull(pushed, tmp_path):
-    """The folders `report` and `compare` depend on (data/audit, data/labels, data/predictions)
-    are ignored whole in the root .gitignore, so DVC writes no .gitignore inside them and a
-    clone has none of them: missing, not modified, so --allow-missing skips those stages."""
+    """The small text outputs come with git (`cache: false`) and match dvc.lock; the models
+    are missing, not modified, so --allow-missing skips the stages that write them."""
     clone = _clone(pushed, tmp_path / "repo")
     assert _stages_run(run(["dvc", "repro", "--dry", "--allow-missing"], clone)) == set()
+
+
+@pytest.mark.parametrize("args", [["audit", "--round", "r1"], ["diff", "r0", "r1"],
+                                  ["history", "FIRST_ID"]])
+def test_a_clone_with_no_cache_and_no_remote_audits_at_once(tiny_repo, tmp_path, args):
+    """Label versions, audits, gold and predictions are in git as well as in dvc.lock, so the
+    `ilr` commands print in a bare clone what they print where the run was built, and
+    `dvc status` lists only the DVC-cached outputs (models) as missing, nothing as modified."""
+    clone = _clone(tiny_repo, tmp_path / "repo")
+    first = json.loads((clone / "data/labels/r0.jsonl").read_text().splitlines()[0])["id"]
+    args = [first if a == "FIRST_ID" else a for a in args]
+    here = run(["ilr", *args], clone)
+    assert here == run(["ilr", *args], tiny_repo)
+    assert {"audit": "items:", "diff": "n_changed:", "history": "start"}[args[0]] in here
+    status = json.loads(run(["dvc", "status", "--json"], clone))
+    changes = [change for entries in status.values() for entry in entries
+               if isinstance(entry, dict) for change in entry.get("changed outs", {}).items()]
+    assert changes and all(path.startswith("models/") and state == "deleted"
+                           for path, state in changes), changes
+    assert not any("changed deps" in entry for entries in status.values() for entry in entries
+                   if isinstance(entry, dict))
 
 
 @pytest.mark.parametrize("args", [["audit", "--round", "r1"], ["audit"],

@@ -41,10 +41,10 @@ def test_report_renders_in_headless_chromium(report_page, tmp_path):
 
 
 def test_round_zero_is_listed_once_per_arm_and_missing_values_are_dashes(tmp_path):
-    from ilr.io import write_json
-    from ilr.params import Params, RoundParams
-    from ilr.report import collect_run, render_report
-    from ilr.tasks import task_from_params
+    from ilr.core.io import write_json
+    from ilr.core.params import Params, RoundParams
+    from ilr.report.report import collect_run, render_report
+    from ilr.tasks.task import task_from_params
 
     write_json(tmp_path / "metrics/rounds/r0.json", {"accuracy": 0.4})
     write_json(tmp_path / "metrics/labels/r0.json", {"label_accuracy": 0.5})

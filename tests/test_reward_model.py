@@ -2,12 +2,13 @@
 RewardTrainer on the same tiny planted task as the classifier (the embedded model)."""
 import pytest
 
-from ilr.feedback import load_item_scorer, score_items
-from ilr.feedback_model import pair_items
-from ilr.params import FeedbackModelParams, FeedbackParams, TaskParams
-from ilr.reliability import measure_decisions
-from ilr.reward_model import build_reward_examples, is_reward_model, reward_scorer_from, train_reward_model
-from ilr.tasks import task_from_params
+from ilr.core.params import FeedbackModelParams, FeedbackParams, TaskParams
+from ilr.measure.reliability import measure_decisions
+from ilr.method.feedback import score_items
+from ilr.tasks.task import task_from_params
+from ilr.train.feedback_model import pair_items
+from ilr.train.reward_model import build_reward_examples, is_reward_model, reward_scorer_from, train_reward_model
+from ilr.train.scorers import load_item_scorer
 from test_feedback_model import _planted_pairs
 
 

@@ -1,4 +1,4 @@
-"""Fig. 4 over seeds (ilr/seed_charts.py) on synthetic three-seed runs with planted effects,
+"""Fig. 4 over seeds (ilr/report/seed_charts.py) on synthetic three-seed runs with planted effects,
 and the report page that carries it, opened in headless Chromium."""
 import os
 import shutil
@@ -9,10 +9,10 @@ from click.testing import CliRunner
 from test_compare import runs
 
 from ilr.cli import main
-from ilr.compare import compare_runs
-from ilr.run_folders import load_run
-from ilr.io import write_json
-from ilr.seed_charts import ARM_COLORS, claim_table_rows, render_seed_charts, seed_chart_rows
+from ilr.core.io import write_json
+from ilr.measure.compare import compare_runs
+from ilr.measure.run_folders import load_run
+from ilr.report.seed_charts import ARM_COLORS, claim_table_rows, render_seed_charts, seed_chart_rows
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Seed runs (ilr/seed_run.py): what a seed's copy gets, what it keeps from an interrupted start,
+"""Seed runs (ilr/measure/seed_run.py): what a seed's copy gets, what it keeps from an interrupted start,
 what its results folder holds; end to end on the tiny repo (slow)."""
 import json
 import subprocess
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ilr.params import Params, ParamsError, build_section
-from ilr.seed_run import (collect_results, pipeline_outputs, prepare_seed_copy, repo_files,
+from ilr.core.params import Params, ParamsError, build_section
+from ilr.measure.seed_run import (collect_results, pipeline_outputs, prepare_seed_copy, repo_files,
                           seed_params)
 
 

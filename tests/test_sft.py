@@ -15,9 +15,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from ilr.params import SftParams, TaskParams  # noqa: E402
-from ilr.sft import build_sft_trainer  # noqa: E402
-from ilr.tasks import task_from_params  # noqa: E402
+from ilr.core.params import SftParams, TaskParams  # noqa: E402
+from ilr.tasks.task import task_from_params  # noqa: E402
+from ilr.train.sft import build_sft_trainer  # noqa: E402
 from tiny import build_tiny_model  # noqa: E402
 
 RECORDS = [{"id": f"q{i}", "prompt": f"What is {i} + {3 * i + 1}?" + " Think." * (i % 3),

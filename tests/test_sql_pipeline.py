@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ilr.params import Params, build_section
-from ilr.profiles import apply_profile, load_profile
-from ilr.sql_sandbox import build_database, database_file
-from ilr.tasks import load_gold_records
+from ilr.core.params import Params, build_section
+from ilr.core.profiles import apply_profile, load_profile
+from ilr.tasks.sql_sandbox import build_database, database_file
+from ilr.tasks.task import load_gold_records
 from tiny import copy_repo_files
 
 REPO = Path(__file__).resolve().parents[1]

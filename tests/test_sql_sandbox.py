@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from ilr.io import DataFileError
-from ilr.sql_generator import SqlSpec, generate_sql_records
-from ilr.sql_sandbox import REPLY_GRACE_S, database_file, has_order_by, run_query, same_rows
+from ilr.core.io import DataFileError
+from ilr.tasks.sql_generator import SqlSpec, generate_sql_records
+from ilr.tasks.sql_sandbox import REPLY_GRACE_S, database_file, has_order_by, run_query, same_rows
 
 RUNAWAY = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
 
@@ -194,7 +194,7 @@ def test_a_large_sort_answers_in_memory_under_the_no_file_limit(db_path):
 
 
 def test_the_judge_logs_a_stopped_query_with_its_item_id(tmp_path, caplog):
-    from ilr.sql_task import SqlJudge
+    from ilr.tasks.sql_task import SqlJudge
 
     record = generate_sql_records(SqlSpec(domains=["shop"]), n=1, seed=0, split="train")[0]
     judge = SqlJudge(timeout_s=0.5, max_rows=100, max_memory_mb=128)

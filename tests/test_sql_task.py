@@ -5,13 +5,13 @@ import sqlite3
 
 import pytest
 
-from ilr.evaluate import score_predictions
-from ilr.io import DataFileError
-from ilr.params import BirdParams, SqlParams, TaskParams, load_params
-from ilr.refine import refine_round
-from ilr.sql_generator import LEVELS, SqlSpec, generate_sql_records
-from ilr.sql_task import extract_sql
-from ilr.tasks import load_gold_records, task_from_params
+from ilr.core.io import DataFileError
+from ilr.core.params import BirdParams, SqlParams, TaskParams, load_params
+from ilr.measure.evaluate import score_predictions
+from ilr.method.refine import refine_round
+from ilr.tasks.sql_generator import LEVELS, SqlSpec, generate_sql_records
+from ilr.tasks.sql_task import extract_sql
+from ilr.tasks.task import load_gold_records, task_from_params
 
 TASK_PARAMS = TaskParams(name="sql", n_train=40, n_test=20, n_supervisor=30)
 TASK = task_from_params(TASK_PARAMS)
@@ -139,7 +139,7 @@ def test_refine_runs_the_difference_filter_on_the_items_database(splits):
 
 def test_extract_sql():
     assert extract_sql("plan\n#### SELECT 1 ") == "SELECT 1"
-    # the first answer counts (as in ilr.grading); an empty #### is no answer
+    # the first answer counts (as in ilr.tasks.grading); an empty #### is no answer
     assert extract_sql("#### SELECT 1\n#### SELECT 2") == "SELECT 1"
     assert extract_sql("#### a\n#### SELECT 2") == "a"
     assert extract_sql("####\n#### SELECT 2") == "SELECT 2"
@@ -147,7 +147,7 @@ def test_extract_sql():
 
 
 def test_has_final_answer_needs_a_query_after_a_final_line():
-    from ilr.tasks import SqlTask
+    from ilr.tasks.task import SqlTask
 
     task = SqlTask(name="sql", system_prompt="")
     assert task.has_final_answer("plan\n#### SELECT 1")
@@ -222,7 +222,7 @@ def test_bad_bird_files_are_one_clear_error(tmp_path):
 def test_the_sql_profile_gives_valid_params(tmp_path):
     import yaml
 
-    from ilr.profiles import apply_profile, load_profile
+    from ilr.core.profiles import apply_profile, load_profile
 
     params = apply_profile(yaml.safe_load(open("params.yaml")), load_profile("profiles/sql.yaml"))
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))

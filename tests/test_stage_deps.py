@@ -46,5 +46,5 @@ def test_code_deps_are_the_import_closure(name):
 
 
 def test_the_closure_follows_imports_inside_functions():
-    assert "ilr/feedback_model.py" in import_closure(REPO / "stages/refine.py")  # a lazy import
-    assert "ilr/grading.py" in import_closure(REPO / "stages/evaluate.py")
+    assert "ilr/train/feedback_model.py" in import_closure(REPO / "stages/refine.py")  # a lazy import
+    assert "ilr/tasks/grading.py" in import_closure(REPO / "stages/evaluate.py")

@@ -1,7 +1,7 @@
 import pytest
 
-from ilr.params import DpoRoundParams, RoundParams
-from ilr.summary import build_summary_rows, dpo_depth, merge_round_metrics, split_arms
+from ilr.core.params import DpoRoundParams, RoundParams
+from ilr.report.summary import build_summary_rows, dpo_depth, merge_round_metrics, split_arms
 
 ROUNDS = {"r1": RoundParams(prev="r0", mode="feedback"),
           "r2": RoundParams(prev="r1", mode="feedback"), "n1": RoundParams(prev="r0", mode="naive")}

@@ -2,12 +2,12 @@ import json
 
 import pytest
 
-import ilr.supervisor as supervisor_module
-from ilr.io import DataFileError
-from ilr.params import NoiseParams, Params, SuperviseParams, SupervisorParams, TaskParams
-from ilr.supervise import measure_labels, read_label_file, supervise_labels
-from ilr.supervisor import split_half_a, train_supervisor
-from ilr.tasks import load_gold_records, task_from_params
+import ilr.train.supervisor as supervisor_module
+from ilr.core.io import DataFileError
+from ilr.core.params import NoiseParams, Params, SuperviseParams, SupervisorParams, TaskParams
+from ilr.method.supervise import measure_labels, read_label_file, supervise_labels
+from ilr.tasks.task import load_gold_records, task_from_params
+from ilr.train.supervisor import split_half_a, train_supervisor
 
 TASK = task_from_params(TaskParams())
 
@@ -73,7 +73,7 @@ def test_half_a_split_holds_back_the_rest(splits):
 
 
 def test_model_kind_labels_only_half_b(monkeypatch, splits):
-    import ilr.generation
+    import ilr.engines.generation
 
     prompts = []
 
@@ -81,8 +81,8 @@ def test_model_kind_labels_only_half_b(monkeypatch, splits):
         prompts.extend(c[-1]["content"] for c in conversations)
         return [{"text": "#### 1", "n_tokens": 3} for _ in conversations]
 
-    monkeypatch.setattr(ilr.generation, "generate_responses", fake_generate)
-    from ilr.supervise import write_model_labels
+    monkeypatch.setattr(ilr.engines.generation, "generate_responses", fake_generate)
+    from ilr.method.supervise import write_model_labels
 
     labels = write_model_labels(None, None, splits["train"], task=TASK, params=Params())
     assert prompts == [r["prompt"] for r in splits["train"]]

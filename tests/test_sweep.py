@@ -1,8 +1,8 @@
 import pytest
 
-from ilr.report import render_report
-from ilr.sweep import (build_break_even_rows, build_dpo_sweep_row, build_sweep_row, exp_run_command,
+from ilr.measure.sweep import (build_break_even_rows, build_dpo_sweep_row, build_sweep_row, exp_run_command,
                        merge_sweep_rows, sweep_order, sweep_targets)
+from ilr.report.report import render_report
 
 
 def test_the_default_flip_rate_runs_last_so_the_workspace_ends_as_committed():
@@ -46,8 +46,8 @@ def test_the_report_draws_the_sweep_with_its_break_even():
 
 
 def test_run_sweep_refuses_a_round_that_asks_no_feedback(tmp_path):
-    from ilr.params import Params, RoundParams
-    from ilr.sweep import run_sweep
+    from ilr.core.params import Params, RoundParams
+    from ilr.measure.sweep import run_sweep
 
     params = Params(rounds={"n1": RoundParams(prev="r0", mode="naive")})
     with pytest.raises(ValueError, match="not an ILR"):

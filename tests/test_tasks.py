@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from ilr.io import DataFileError
-from ilr.params import Gsm8kParams, TaskParams
-from ilr.tasks import gsm8k_records, load_gold_records, load_gsm8k_split, task_from_params
+from ilr.core.io import DataFileError
+from ilr.core.params import Gsm8kParams, TaskParams
+from ilr.tasks.task import gsm8k_records, load_gold_records, load_gsm8k_split, task_from_params
 
 
 def test_arith_task_records_and_prompt():

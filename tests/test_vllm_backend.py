@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from ilr import generation
-from ilr.generation import generate_responses, resolve_backend
-from ilr.params import EMBEDDED_MODEL, GenerationParams
+from ilr.core.params import EMBEDDED_MODEL, GenerationParams
+from ilr.engines import generation
+from ilr.engines import prompts
+from ilr.engines.generation import generate_responses, resolve_backend
 
 A = [{"role": "user", "content": "What is 2 + 3?"}]
 B = [{"role": "user", "content": "Count: 1, 2, 3,"}]
@@ -21,7 +22,7 @@ C = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Na
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from ilr.checkpoints import load_tokenizer
+    from ilr.train.checkpoints import load_tokenizer
 
     return load_tokenizer(EMBEDDED_MODEL)
 
@@ -89,7 +90,7 @@ def test_greedy_maps_to_temperature_zero_and_keeps_the_order(stand_in, tokenizer
         assert p.kwargs | {"seed": None} == {"n": 1, "temperature": 0.0, "max_tokens": 20,
                                              "stop_token_ids": [tokenizer.eos_token_id],
                                              "detokenize": False, "seed": None}
-    rendered = generation.render_prompts(tokenizer, [A, B, C, A])
+    rendered = prompts.render_prompts(tokenizer, [A, B, C, A])
     assert [p["prompt_token_ids"] for p in call["prompts"]] == [
         tokenizer(r, add_special_tokens=False)["input_ids"] for r in rendered]
     assert stand_in.engines == [{"model": str(tmp_path), "dtype": "float32", "seed": 3,
@@ -119,7 +120,7 @@ def test_samples_of_one_prompt_are_one_request_regrouped_in_order(stand_in, toke
 
 
 def test_a_stop_without_eos_counts_it_and_a_length_stop_does_not(stand_in, tokenizer, tmp_path):
-    from ilr.vllm_backend import generate_vllm
+    from ilr.engines.vllm_backend import generate_vllm
 
     out = generate_vllm(str(tmp_path), tokenizer, [A], params=GenerationParams(max_new_tokens=1))
     assert out[0]["n_tokens"] == len(tokenizer("0-0", add_special_tokens=False)["input_ids"])
@@ -161,7 +162,7 @@ def test_vllm_needs_a_saved_model_and_engine_model_saves_one(stand_in, tokenizer
     assert generation.engine_model(model, tokenizer, str(tmp_path / "m"),
                                    backend="transformers") is model
     saved = []
-    monkeypatch.setattr("ilr.checkpoints.save_causal_lm",
+    monkeypatch.setattr("ilr.train.checkpoints.save_causal_lm",
                         lambda m, t, out, dtype: saved.append((m, out, dtype)))
     assert generation.engine_model(model, tokenizer, str(tmp_path / "m"), backend="vllm",
                                    dtype="float32") == str(tmp_path / "m")
@@ -171,7 +172,7 @@ def test_vllm_needs_a_saved_model_and_engine_model_saves_one(stand_in, tokenizer
 def test_the_backend_param_is_checked(tmp_path):
     import yaml
 
-    from ilr.params import ParamsError, load_params
+    from ilr.core.params import ParamsError, load_params
 
     params = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
     assert params["generation"] == {"backend": "auto"}

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from ilr.profiles import apply_profile, load_profile
+from ilr.core.profiles import apply_profile, load_profile
+from ilr.measure.seed_run import pipeline_outputs
 
 REPO = Path(__file__).resolve().parents[1]
 # the quick profile (`ilr quick`), less its naive round n1: ~2 minutes of this suite; the naive
@@ -37,11 +38,13 @@ def run(args, cwd, env: dict | None = None) -> str:
 
 def copy_repo_files(root: Path) -> None:
     """This repo's git-tracked and untracked (not ignored) files into ``root``, without its
-    dvc.lock: a repo whose every stage is still to run."""
+    dvc.lock and the outputs it lists (the committed run's labels, audits and predictions are
+    in git too): a repo whose every stage is still to run."""
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO,
                            capture_output=True, text=True, check=True).stdout.split()
+    outputs = pipeline_outputs(REPO)
     for name in files:
-        if (REPO / name).is_file():
+        if (REPO / name).is_file() and name not in outputs:
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, root / name)
     (root / "dvc.lock").unlink(missing_ok=True)

@@ -1,0 +1,1 @@
+"""Plumbing: the params loader, file formats (io), errors, phase timing, profiles."""

@@ -1,0 +1,1 @@
+"""Generation engines (transformers, vLLM) behind one function, and what they share."""

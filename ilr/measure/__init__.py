@@ -1,0 +1,1 @@
+"""Measurements: evaluation, KL, feedback reliability, data quality, paired statistics, seeds."""

@@ -1,0 +1,1 @@
+"""The method: supervise, propose, feedback and refine, the round chain and the noise model."""

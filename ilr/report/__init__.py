@@ -1,0 +1,1 @@
+"""What people read: the HTML report, the summary table, audits, the PR comment."""

@@ -1,0 +1,1 @@
+"""The trainers: SFT, DPO, the weak supervisor, the comparison classifier and reward head."""

@@ -1,0 +1,121 @@
+"""Supervised fine-tuning with TRL's ``SFTTrainer`` on prompt/completion records.
+
+The dataset is conversational prompt/completion, so TRL computes the loss on the completion
+only. ``sft.args`` are ``SFTConfig`` fields and ``sft.lora`` are ``LoraConfig`` fields; unknown
+names are refused here with the key that carries them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+
+import torch
+
+from ilr.core.io import atomic_path
+from ilr.core.params import ParamsError, SftParams
+from ilr.core.phases import phase
+from ilr.tasks.task import Task
+from ilr.train.checkpoints import load_causal_lm, resolve_dtype, load_tokenizer, save_causal_lm
+from ilr.train.curves import curve_callbacks
+
+
+def check_fields(cls, values: dict, key: str) -> None:
+    """Refuse keys of a params section that are not fields of the library's config class."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ParamsError(f"{key}: unknown {cls.__name__} field(s) {unknown}; "
+                          f"see the {cls.__module__.split('.')[0]} docs for {cls.__name__}")
+
+
+def build_sft_config(sft: SftParams, *, output_dir: str, seed: int, dtype: str = "float32"):
+    """``trl.SFTConfig`` from ``sft.args``. Unless set there, bf16 autocast is on only when
+    ``model.dtype`` resolves to bfloat16: on a CPU without native bf16 (AVX2 only) it is ~20x
+    slower than fp32."""
+    from trl import SFTConfig
+
+    check_fields(SFTConfig, sft.args, "sft.args")
+    return SFTConfig(output_dir=output_dir, **{**default_trainer_args(seed, dtype), **sft.args})
+
+
+def default_trainer_args(seed: int, dtype: str = "float32") -> dict:
+    """What every trainer here sets unless params say otherwise: seeded, no checkpoints or
+    trackers, bf16 autocast only when ``model.dtype`` resolves to bfloat16, the CPU when there
+    is no GPU."""
+    return {"report_to": "none", "save_strategy": "no", "seed": seed, "data_seed": seed,
+            "bf16": resolve_dtype(dtype) == "bfloat16", "use_cpu": not torch.cuda.is_available()}
+
+
+def build_lora_config(section, key: str = "sft.lora"):
+    """``peft.LoraConfig`` from ``section.lora`` when ``section.use_lora``, else None (full
+    fine-tune); ``section`` is ``sft`` or ``dpo``."""
+    if not section.use_lora:
+        return None
+    from peft import LoraConfig
+
+    check_fields(LoraConfig, section.lora, key)
+    return LoraConfig(**{"task_type": "CAUSAL_LM", **section.lora})
+
+
+def build_sft_dataset(task: Task, records: list[dict]):
+    """A ``datasets.Dataset`` of conversational prompt/completion pairs."""
+    from datasets import Dataset
+
+    return Dataset.from_list([
+        {"prompt": task.render_messages(r["prompt"]),
+         "completion": [{"role": "assistant", "content": r["response"]}]} for r in records])
+
+
+def build_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParams,
+                      workdir: str, seed: int, dtype: str = "float32", curves: str | None = None,
+                      **overrides):
+    """``(trainer, tokenizer)``: an ``SFTTrainer`` on ``records`` in ``workdir``, not yet trained
+    (the training stages' path, also what bench/train_throughput.py and tests/test_sft.py use).
+
+    ``overrides`` are SFTConfig fields set by the caller (checkpointing, for the supervisor);
+    ``curves`` a folder for the loss curve (``ilr.train.curves``).
+    """
+    from trl import SFTTrainer
+
+    tokenizer = load_tokenizer(base)
+    model = load_causal_lm(base, dtype=torch.float32)
+    config = build_sft_config(sft.model_copy(update={"args": {**sft.args, **overrides}}),
+                              output_dir=workdir, seed=seed, dtype=dtype)
+    trainer = SFTTrainer(model=model, args=config, train_dataset=build_sft_dataset(task, records),
+                         processing_class=tokenizer, peft_config=build_lora_config(sft),
+                         callbacks=curve_callbacks(curves))
+    return trainer, tokenizer
+
+
+def run_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParams,
+                    workdir: str, seed: int, dtype: str = "float32", curves: str | None = None,
+                    **overrides):
+    """Train with ``SFTTrainer`` in ``workdir``; returns ``(trainer, tokenizer, train_output)``.
+
+    ``overrides`` are SFTConfig fields set by the caller (checkpointing, for the supervisor);
+    ``curves`` a folder for the loss curve (``ilr.train.curves``).
+    """
+    trainer, tokenizer = build_sft_trainer(base, records, task=task, sft=sft, workdir=workdir,
+                                           seed=seed, dtype=dtype, curves=curves, **overrides)
+    return trainer, tokenizer, trainer.train()
+
+
+def train_sft(base: str, records: list[dict], *, task: Task, sft: SftParams, out: str,
+              seed: int, save_dtype: str = "bfloat16", dtype: str = "float32",
+              curves: str | None = None) -> dict:
+    """Fine-tune ``base`` on ``records`` and save to ``out`` (a full model, or a LoRA adapter).
+
+    Returns the trainer's final log (train loss, runtime, steps).
+    """
+    with tempfile.TemporaryDirectory(prefix="sft-") as workdir:
+        trainer, tokenizer, result = run_sft_trainer(base, records, task=task, sft=sft,
+                                                     workdir=workdir, seed=seed, dtype=dtype,
+                                                     curves=curves)
+    if sft.use_lora:
+        with phase("save"), atomic_path(out) as tmp:
+            trainer.model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+    else:
+        save_causal_lm(trainer.model, tokenizer, out, dtype=save_dtype)
+    return {"train_loss": result.training_loss, "steps": result.global_step,
+            "runtime_s": result.metrics.get("train_runtime")}

@@ -9,6 +9,8 @@
     ilr sweep                            label accuracy against feedback accuracy, by flip rate
     ilr comment --base main              a CI run's pull-request comment (metrics, params, labels)
     ilr compare --run s0=../s0 --run ...  seed runs side by side: paired tests, the paper's claims
+    ilr judge export refine@r1           a round's comparisons as Label Studio tasks (and back:
+                                         ilr judge import refine@r1 export.json)
 
 Paths default to the layout of dvc.yaml; run it from the repository root.
 """
@@ -24,6 +26,7 @@ import click
 from ilr.core.io import DataFileError, read_jsonl, read_records, read_records_at
 from ilr.core.missing import absent_versions, missing_line, missing_metrics_line
 from ilr.core.params import ParamsError, load_params
+from ilr.method.judge_commands import judge
 from ilr.report.audit import build_audit_rows, build_history, count_audit_rows, diff_labels, order_versions
 from ilr.report.pr_comment import comment
 from ilr.tasks.task import task_from_params
@@ -306,3 +309,4 @@ def compare(runs, out, n_boot, seed, alpha):
 
 
 main.add_command(comment)
+main.add_command(judge)

@@ -10,7 +10,7 @@ import json
 from ilr.core.errors import run_stage
 from ilr.core.io import read_records, write_json, write_jsonl
 from ilr.core.params import load_params
-from ilr.method.feedback import score_items
+from ilr.method.feedback import file_judgment_metrics, score_items
 from ilr.tasks.task import task_from_params
 from ilr.train.dpo import build_sample_pairs, measure_preference_pairs, select_preference_pairs
 
@@ -38,6 +38,7 @@ def main(argv=None):
     kept = select_preference_pairs(pairs, scores, keep_share=params.dpo.keep_share, n_all=n_all)
     metrics = measure_preference_pairs(pairs, scores, kept, task=task, gold=gold, n_all=n_all,
                                        n_samples=len(records) * params.dpo.n_samples)
+    metrics.update(file_judgment_metrics(params.feedback, args.judgments, gold))
     write_jsonl(args.out, kept)
     write_json(args.metrics, metrics)
     print(json.dumps(metrics))

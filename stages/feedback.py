@@ -11,7 +11,8 @@ import json
 from ilr.core.errors import run_stage
 from ilr.core.io import read_jsonl, read_records, write_json
 from ilr.core.params import load_params
-from ilr.method.feedback import build_check_items, measure_feedback, score_items
+from ilr.method.feedback import (build_check_items, file_judgment_metrics, measure_feedback,
+                                 score_items)
 from ilr.tasks.task import task_from_params
 from ilr.train.feedback_model import pair_items
 from ilr.train.scorers import load_item_scorer
@@ -43,7 +44,8 @@ def main(argv=None):
                            judgments=args.judgments))
     metrics = {"kind": params.feedback.kind, "decided": configured,
                "classifier": {"decided": decided,
-                              "heldout": measure_feedback(heldout, score(heldout))}}
+                              "heldout": measure_feedback(heldout, score(heldout))},
+               **file_judgment_metrics(params.feedback, args.judgments, gold)}
     write_json(args.metrics, metrics)
     print(json.dumps(metrics))
 

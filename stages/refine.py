@@ -12,7 +12,7 @@ from ilr.core.params import load_params
 from ilr.core.phases import phase
 from ilr.measure.quality import check_label_version
 from ilr.measure.reliability import measure_round_feedback
-from ilr.method.feedback import score_items
+from ilr.method.feedback import file_judgment_metrics, score_items
 from ilr.method.refine import refine_round
 from ilr.method.supervise import measure_labels
 from ilr.tasks.task import task_from_params
@@ -52,7 +52,8 @@ def main(argv=None):
                                       quality=params.quality, previous=labels,
                                       alpha=params.refine.alpha, path=args.out)
         metrics = {**measure_labels(new, gold, task=task), "round": args.round, **counts,
-                   **measure_round_feedback(audit)}
+                   **measure_round_feedback(audit),
+                   **file_judgment_metrics(params.feedback, args.judgments, gold)}
     if params.feedback.kind == "file" and not audit:  # the judgments are checked all the same
         score_items([], params=params.feedback, task=task, gold=gold, seed=params.seed,
                     judgments=args.judgments)

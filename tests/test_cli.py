@@ -121,12 +121,12 @@ def test_diff_across_git_revisions_through_dvc(planted_run, tmp_path, monkeypatc
     assert bad.exit_code != 0 and "data/labels/r0.jsonl@no-such-rev: cannot read it through dvc.api" in bad.output
 
 
-# a fresh clone: git's files (params, metrics, report) but none of the DVC outputs
+# a clone whose params name rounds that were never run: their label and audit files are missing
 
 def _one_line_with_both_remedies(text: str):
     lines = [line for line in text.splitlines() if line.strip()]
     assert len(lines) == 1, text
-    assert "missing" in lines[0] and "`dvc pull " in lines[0] and "from a DVC remote" in lines[0]
+    assert "missing here (committed with each run)" in lines[0] and "`git checkout HEAD -- " in lines[0]
     assert re.search(r"`dvc repro [^`]+` \(about [\d.]+ (minutes|hours) on 2 CPU cores\)", lines[0])
     return lines[0]
 
@@ -164,9 +164,10 @@ def test_a_fresh_clone_gets_one_line_naming_the_missing_outputs(fresh_clone, com
 
 def test_the_remedies_name_the_stages_and_their_cost(fresh_clone):
     line = _invoke("audit", "--round", "r2").output
-    assert "`dvc pull refine@r2`" in line and "`dvc repro refine@r2` (about 20 minutes" in line
+    assert "`git checkout HEAD -- data/audit/r2.jsonl`" in line
+    assert "`dvc repro refine@r2` (about 20 minutes" in line
     line = _invoke("diff", "r0", "r1").output  # r0's labels come from the supervise stage
-    assert "`dvc pull supervise refine@r1`" in line and "(about 15 minutes" in line
+    assert "`dvc repro supervise refine@r1`" in line and "(about 15 minutes" in line
     line = _invoke("audit").output  # every round: the foreach group
     assert "`dvc repro refine` (about 45 minutes" in line
 

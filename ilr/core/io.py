@@ -46,7 +46,10 @@ class StagedOutputs:
             for record in records:
                 f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
 
-    def json(self, target: str | os.PathLike, data: dict) -> None:
+    def text(self, target: str | os.PathLike, text: str) -> None:
+        self.path(target).write_text(text, encoding="utf-8")
+
+    def json(self, target: str | os.PathLike, data: dict | list) -> None:
         self.path(target).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n",
                                      encoding="utf-8")
 

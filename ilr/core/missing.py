@@ -1,8 +1,9 @@
-"""One line for an `ilr` command whose inputs are DVC outputs that this clone does not have.
+"""One line for an `ilr` command whose label or audit files are not here.
 
-A fresh clone has git's files (params, dvc.lock, metrics/, plots/, reports/) but not the DVC
-outputs (data/labels, data/audit, models): they come from a DVC remote (`dvc pull`) or from
-running the stages (`dvc repro`). The costs are the README's measured times on 2 CPU cores
+The label versions and audits are `cache: false` DVC outputs, committed in git with each run
+(dvc.yaml), so a clone has the committed run's; a file is missing when its round was added to
+params but not run yet, or when it was deleted: `git checkout HEAD -- <file>` brings back a
+committed one, `dvc repro <stage>` builds it. The costs are the measured times on 2 CPU cores
 with `model.dtype: auto` (bfloat16 on the CI machine kind's AVX512-BF16 CPU; about twice as
 long in float32), rounded.
 """
@@ -70,9 +71,9 @@ def missing_line(paths: list[Path], versions: list[str], rounds: dict, *, what: 
     """``what`` needs ``paths`` (the label or audit files of ``versions``), which are missing:
     one line with both remedies and the cost of the second."""
     stages = " ".join(_stages(versions, rounds))
-    return (f"{what}: {_compact(paths)} missing in this clone (DVC outputs, not in git); "
-            f"get them with `dvc pull {stages}` from a DVC remote, or build them with "
-            f"`dvc repro {stages}` ({label_cost(versions, rounds)} on 2 CPU cores)")
+    return (f"{what}: {_compact(paths)} missing here (committed with each run); get the "
+            f"committed ones with `git checkout HEAD -- {' '.join(map(str, paths))}`, or build "
+            f"them with `dvc repro {stages}` ({label_cost(versions, rounds)} on 2 CPU cores)")
 
 
 def missing_metrics_line(paths: list[Path], *, what: str) -> str:

@@ -150,6 +150,13 @@ class OracleParams(Section):
     flip_rate: Probability = 0.2  # 0: the paper's oracle; 0.2: an 80%-accurate annotator
 
 
+class HumanParams(Section):
+    """Time-limited human judgments (``ilr judge``): the budget shown per comparison and the
+    policy for a judgment over it."""
+    time_limit_s: PositiveFloat = 120.0
+    over_limit: Literal["keep_label", "use", "refuse"] = "keep_label"
+
+
 class FeedbackParams(Section):
     # file: inputs/judgments/feedback.jsonl for stage feedback, inputs/judgments/<round>.jsonl
     # for refine@<round> and dpo_pairs@<round>
@@ -157,6 +164,7 @@ class FeedbackParams(Section):
     batch_size: PositiveInt = 16
     n_check: PositiveInt = 100  # items where gold decides, for metrics/feedback.json
     oracle: OracleParams = Field(default_factory=OracleParams)
+    human: HumanParams = Field(default_factory=HumanParams)
 
     @model_validator(mode="before")
     @classmethod

@@ -15,8 +15,9 @@ one score in [0, 1] per item out; a proposal may replace a label only when its s
 from __future__ import annotations
 
 import random
+import statistics
 
-from ilr.core.io import DataFileError, read_numbered_records
+from ilr.core.io import DataFileError, read_numbered
 from ilr.core.params import FeedbackParams
 from ilr.measure.reliability import measure_decisions
 from ilr.tasks.task import Task
@@ -39,34 +40,68 @@ def oracle_scores(items: list[dict], gold_by_id: dict, *, task: Task, flip_rate:
     return scores
 
 
+def item_key(item: dict) -> tuple:
+    """What a judgment answers: a compared item's id and, where one prompt has several pairs
+    (DPO samples), its ``pair``; the feedback stage's two roles of one answer pair share a key."""
+    return (item["id"], item.get("pair", 0))
+
+
+def _check_judgment(r: dict, where: str) -> None:
+    if r["choice"] not in CHOICES:
+        raise DataFileError(f"{where}: choice must be one of {list(CHOICES)}, got {r['choice']!r}")
+    seconds = r["seconds"]
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
+            or not 0 <= seconds < float("inf"):
+        raise DataFileError(f"{where}: seconds must be a number >= 0 (how long the judgment "
+                            f"took), got {seconds!r}")
+    pair = r.get("pair", 0)
+    if isinstance(pair, bool) or not isinstance(pair, int) or pair < 0:
+        raise DataFileError(f"{where}: pair must be an integer >= 0 (the sample pair of a DPO "
+                            f"prompt), got {pair!r}")
+    if r.get("shown_second", "label") not in CHOICES:
+        raise DataFileError(f"{where}: shown_second must be one of {list(CHOICES)}, got "
+                            f"{r['shown_second']!r}")
+
+
 def read_judgments(path: str, gold_ids: set) -> dict:
-    """Human judgments by item id, one line ``{id, choice, seconds}`` each: ``choice`` is
-    ``proposal`` or ``label``, ``seconds`` (how long the judgment took) a number >= 0, ids
-    unique gold training ids. An empty file is read as no judgments."""
-    numbered = read_numbered_records(path, required=("id", "choice", "seconds"), allow_empty=True)
+    """Human judgments by item key (:func:`item_key`), one line ``{id, choice, seconds}`` each:
+    ``choice`` is ``proposal`` or ``label``, ``seconds`` (how long the judgment took) a number
+    >= 0, ids gold training ids. Optional: ``pair`` (a DPO prompt's sample pair, default 0),
+    ``shown_second`` (which answer the annotator saw second, for position bias) and
+    ``over_limit`` (the judgment took longer than its time limit; ``ilr judge import``). An
+    empty file is read as no judgments."""
+    numbered = read_numbered(path, required=("id", "choice", "seconds"), allow_empty=True)
+    seen: dict = {}
     for lineno, r in numbered:
         where = f"{path}:{lineno}: id {r['id']!r}"
-        if r["choice"] not in CHOICES:
-            raise DataFileError(f"{where}: choice must be one of {list(CHOICES)}, got "
-                                f"{r['choice']!r}")
-        seconds = r["seconds"]
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
-                or not 0 <= seconds < float("inf"):
-            raise DataFileError(f"{where}: seconds must be a number >= 0 (how long the judgment "
-                                f"took), got {seconds!r}")
+        if not isinstance(r["id"], (str, int)) or isinstance(r["id"], bool):
+            raise DataFileError(f"{path}:{lineno}: id must be a string or an integer, got "
+                                f"{r['id']!r}")
+        _check_judgment(r, where)
+        key = item_key(r)
+        if key in seen:
+            raise DataFileError(f"{where}: judged twice (first on line {seen[key]}); one line "
+                                "per compared item (and pair)")
+        seen[key] = lineno
     unknown = [r["id"] for _, r in numbered if r["id"] not in gold_ids]
     if unknown:
         raise DataFileError(f"{path}: {len(unknown)} id(s) are not among the gold training "
                             f"prompts, e.g. {unknown[:5]}; use the ids of data/gold/train.jsonl")
-    return {r["id"]: r for _, r in numbered}
+    return {item_key(r): r for _, r in numbered}
+
+
+def _shown(key: tuple):
+    return key[0] if key[1] == 0 else f"{key[0]} pair {key[1]}"
 
 
 def file_scores(items: list[dict], judgments: dict, *, path: str) -> list[float]:
     """One score per item from its judgment (1 for ``proposal``, 0 for ``label``); every item
-    needs a judgment and every judgment must be for one of the items."""
-    asked = list(dict.fromkeys(i["id"] for i in items))
-    missing = [key for key in asked if key not in judgments]
-    extra = sorted(set(judgments) - set(asked), key=str)
+    needs a judgment and every judgment must be for one of the items. A judgment answers the
+    first item of its key; a later item of the key with the two answers swapped (the feedback
+    stage's second role) gets the complement."""
+    asked = list(dict.fromkeys(item_key(i) for i in items))
+    missing = [_shown(key) for key in asked if key not in judgments]
+    extra = [_shown(key) for key in sorted(set(judgments) - set(asked), key=str)]
     if missing or extra:
         problems = ([f"no judgment for {len(missing)} compared item(s), e.g. {missing[:5]}"]
                     if missing else []) + ([f"{len(extra)} judgment(s) for items not compared "
@@ -74,7 +109,27 @@ def file_scores(items: list[dict], judgments: dict, *, path: str) -> list[float]
         raise DataFileError(f"{path}: {'; '.join(problems)}; the file must hold one line "
                             f"{{id, choice, seconds}} for each of the {len(asked)} compared "
                             "item(s) and no other")
-    return [1.0 if judgments[i["id"]]["choice"] == "proposal" else 0.0 for i in items]
+    first: dict = {}
+    scores = []
+    for item in items:
+        key = item_key(item)
+        score = 1.0 if judgments[key]["choice"] == "proposal" else 0.0
+        shown = first.setdefault(key, (item.get("label"), item.get("proposal")))
+        scores.append(score if shown == (item.get("label"), item.get("proposal")) else 1.0 - score)
+    return scores
+
+
+def judgment_stats(judgments: dict) -> dict:
+    """What human judgments cost and how they lean: their count, median seconds, the share
+    that chose the answer shown second (position bias; 0.5 is none) over the judgments that
+    record the order, and how many ran over their time limit."""
+    rows = list(judgments.values())
+    ordered = [r for r in rows if "shown_second" in r]
+    return {"n_judgments": len(rows),
+            "median_seconds": statistics.median(r["seconds"] for r in rows) if rows else None,
+            "share_shown_second": (sum(r["choice"] == r["shown_second"] for r in ordered)
+                                   / len(ordered)) if ordered else None,
+            "n_over_limit": sum(bool(r.get("over_limit")) for r in rows)}
 
 
 def score_items(items: list[dict], *, params: FeedbackParams, task: Task, gold: list[dict],
@@ -140,3 +195,12 @@ def measure_feedback(items: list[dict], scores: list[float]) -> dict:
 
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
+
+
+def file_judgment_metrics(params: FeedbackParams, judgments: str | None,
+                          gold: list[dict]) -> dict:
+    """``{"judgments": judgment_stats(...)}`` for ``feedback.kind: file``, else nothing: the
+    metrics a stage that reads human judgments adds (median seconds, position bias)."""
+    if params.kind != "file" or judgments is None:
+        return {}
+    return {"judgments": judgment_stats(read_judgments(judgments, {g["id"] for g in gold}))}

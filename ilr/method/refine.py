@@ -101,6 +101,20 @@ def measure_round(audit: list[dict], *, n_labels: int) -> dict:
             "n_broken": sum(bool(a["old_correct"] and not a["new_correct"]) for a in judged)}
 
 
+def round_compared(labels: list[dict], proposals: list[dict], *, same_answer, gold: list[dict],
+                   mode: str = "feedback") -> list[dict]:
+    """The items a round compares (and, in feedback mode, sends to the feedback): ``proposals``
+    (``{id, proposal}`` records) that differ from ``labels``; every label needs a proposal.
+    ``ilr judge export`` asks people about exactly these."""
+    by_id = {p["id"]: p["proposal"] for p in proposals}
+    missing = [lab["id"] for lab in labels if lab["id"] not in by_id]
+    if missing:
+        raise ValueError(f"{len(missing)} label(s) have no proposal, e.g. {missing[:5]}; the "
+                         "proposals must come from the same label version")
+    return find_compared(labels, by_id, gold_by_id={g["id"]: g for g in gold}, same_answer=(
+        (lambda a, b, item=None: False) if mode == "naive_reference" else same_answer))
+
+
 def refine_round(labels: list[dict], proposals: list[dict], *, same_answer, score, grade,
                  gold: list[dict], alpha: float, alpha_scope: str = "dataset",
                  mode: str = "feedback", seed: int = 0,
@@ -110,14 +124,8 @@ def refine_round(labels: list[dict], proposals: list[dict], *, same_answer, scor
     ``proposals`` are ``{id, proposal}`` records for these labels' ids; ``score(items)`` gives
     the feedback's preference for each compared item's proposal (not called in naive mode).
     """
-    by_id = {p["id"]: p["proposal"] for p in proposals}
-    missing = [lab["id"] for lab in labels if lab["id"] not in by_id]
-    if missing:
-        raise ValueError(f"{len(missing)} label(s) have no proposal, e.g. {missing[:5]}; the "
-                         "proposals must come from the same label version")
+    compared = round_compared(labels, proposals, same_answer=same_answer, gold=gold, mode=mode)
     gold_by_id = {g["id"]: g for g in gold}
-    compared = find_compared(labels, by_id, gold_by_id=gold_by_id, same_answer=(
-        (lambda a, b, item=None: False) if mode == "naive_reference" else same_answer))
     scores = (score(compared) if compared else []) if mode == "feedback" else None
     accepted = select_replacements(compared, scores, n_labels=len(labels), alpha=alpha,
                                    alpha_scope=alpha_scope, mode=mode,

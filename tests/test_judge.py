@@ -256,3 +256,39 @@ def test_the_labeling_config_is_xml_with_the_time_budget():
     assert any("90 seconds" in (h.get("value") or "") for h in view.iter("Header"))
     choices = view.find("Choices")
     assert choices.get("name") == "choice" and choices.get("required") == "true"
+
+
+def test_dpo_pairs_and_the_feedback_stage_round_trip_through_an_export(round_dir):
+    """A DPO round's sample pairs are one task each; the feedback stage's two roles of an answer
+    pair are one task. Annotated to prefer the right answer, the import scores every pair right."""
+    from ilr.core.params import load_params
+    from ilr.method.feedback import build_check_items
+    from ilr.tasks.task import task_from_params
+    from ilr.train.dpo import build_sample_pairs
+
+    root, gold, wrong, right = round_dir
+    params = load_params(root / "params.yaml")
+    task = task_from_params(params.task)
+    by_id = {g["id"]: g for g in gold}
+    r0 = read_records(root / "data/labels/r0.jsonl")
+    n = params.dpo.n_samples
+    samples = [{"id": lab["id"], "prompt": lab["prompt"], "samples": [
+        text for k in range(n // 2) for text in ((lab["response"], by_id[lab["id"]]["response"])
+                                                 if k % 2 == 0 else (by_id[lab["id"]]["response"],
+                                                                     lab["response"]))]}
+               for lab in r0 if lab["id"] in wrong]  # the right sample first in odd pairs
+    for kind, records, all_items in (
+            ("dpo_pairs", {"samples": samples, "gold": gold},
+             build_sample_pairs(samples, n_samples=n)),
+            ("feedback", {"labels": r0, "gold": gold},
+             build_check_items(r0, gold, task=task, n=params.feedback.n_check, seed=params.seed))):
+        stage = "dpo_pairs@d1" if kind == "dpo_pairs" else "feedback"
+        items = stage_items(kind, records, params=params, task=task)
+        assert len(items) == len({(i["id"], i.get("pair", 0)) for i in all_items})
+        tasks = label_studio_tasks(items, stage=stage, seed=0, time_limit_s=120)
+        lines = judgments_from_export(annotate(tasks, gold), items=items, stage=stage,
+                                      time_limit_s=120)
+        judgments = {(line["id"], line["pair"]): line for line in lines}
+        scores = file_scores(all_items, judgments, path="j.jsonl")
+        want = [float(grade(i["proposal"], by_id[i["id"]]["response"])) for i in all_items]
+        assert scores == want and 0 < sum(want) < len(want)

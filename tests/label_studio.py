@@ -185,3 +185,43 @@ def photograph_task(server: Server, browser: Browser, project: int, task: int, s
     time.sleep(1)  # the last paint
     browser.screenshot(shot)
     return seen, radios
+
+
+def main(argv=None) -> None:
+    """The README's picture: a server, a project with `ilr judge export`'s config and tasks,
+    one task's labeling page photographed.
+
+        python tests/label_studio.py judge/refine@r1 docs/img/label-studio-task.png
+    """
+    import argparse
+    import shutil
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("export_dir", type=Path, help="a folder `ilr judge export` wrote")
+    parser.add_argument("out", type=Path, help="the PNG to write")
+    parser.add_argument("--task", type=int, default=0, help="which exported task (0-based)")
+    args = parser.parse_args(argv)
+    tasks = json.loads((args.export_dir / "tasks.json").read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(Path(tmp) / "label-studio")
+        try:
+            project = server.api("POST", "/api/projects", {
+                "title": f"ilr {tasks[0]['data']['stage']}",
+                "label_config": (args.export_dir / "config.xml").read_text()})["id"]
+            server.api("POST", f"/api/projects/{project}/import", tasks)
+            listed = sorted(server.api("GET", f"/api/tasks?project={project}&page_size=1000")
+                            ["tasks"], key=lambda t: t["id"])
+            browser = Browser(shutil.which("chromium"), Path(tmp) / "chromium")
+            try:
+                seen, radios = photograph_task(server, browser, project, listed[args.task]["id"],
+                                               args.out, ["Answer (A)", "Answer (B)", "A", "B"])
+            finally:
+                browser.close()
+        finally:
+            server.stop()
+    print(f"{args.out}: visible {seen}, {radios} choices")
+
+
+if __name__ == "__main__":
+    main()

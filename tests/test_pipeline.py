@@ -207,7 +207,8 @@ def test_changing_beta_reruns_only_dpo_stages(tiny_repo):
 def test_a_hand_edited_label_file_fails_at_the_gate(tiny_repo):
     """A label file with a row duplicated or deleted by hand (here a user's file for
     `supervise.kind: file`, inputs/labels.jsonl) stops `dvc repro` at the gate, naming the
-    expectation and the id; the last good label version stays in the cache."""
+    expectation and the id; the last good label version stays in git (label versions are
+    `cache: false` outputs, committed with each run)."""
     params_path, human = tiny_repo / "params.yaml", tiny_repo / "inputs/labels.jsonl"
     original, before = params_path.read_text(), (tiny_repo / "data/labels/r0.jsonl").read_bytes()
     placeholder = human.read_bytes()
@@ -225,9 +226,9 @@ def test_a_hand_edited_label_file_fails_at_the_gate(tiny_repo):
                                     capture_output=True, text=True)
             assert result.returncode != 0 and expected in result.stdout + result.stderr
             # dvc removes a stage's outputs before running it; the last good version is in
-            # the cache, unchanged, and comes back with `dvc checkout`
-            subprocess.run(["dvc", "checkout", "data/labels/r0.jsonl"], cwd=tiny_repo, env=env,
-                           check=True, capture_output=True)
+            # git, unchanged, and comes back with `git checkout`
+            subprocess.run(["git", "checkout", "--", "data/labels/r0.jsonl"], cwd=tiny_repo,
+                           env=env, check=True, capture_output=True)
             assert (tiny_repo / "data/labels/r0.jsonl").read_bytes() == before
     finally:
         params_path.write_text(original)

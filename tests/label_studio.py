@@ -43,6 +43,7 @@ class Server:
     def __init__(self, data_dir: Path):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        data_dir.mkdir(parents=True, exist_ok=True)
         self.log = data_dir / "server.log"
         env = {**os.environ, "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir), "DJANGO_DEBUG": "0"}
         self.proc = subprocess.Popen(

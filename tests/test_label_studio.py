@@ -53,7 +53,7 @@ def test_a_round_trip_through_label_studio_replaces_what_the_annotations_accepte
                                            ["Answer (A)", "Answer (B)", *answers, "A", "B"])
         finally:
             browser.close()
-        assert set(seen) == {"Answer (A)", "Answer (B)", *answers, "A", "B"} and radios == 2
+        assert set(seen) == {"Answer (A)", "Answer (B)", *answers, "A", "B"} and radios >= 2
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert struct.unpack(">II", shot.read_bytes()[16:24])[0] >= 1000
 

@@ -17,6 +17,8 @@ from tiny import GIT_USER, run
 def _clone_with_round_inputs(tiny_repo, root):
     run(["git", "clone", "-q", str(tiny_repo), str(root)], tiny_repo.parent)
     run(["dvc", "cache", "dir", "--local", str(tiny_repo / ".dvc/cache")], root)
+    # copies: a hardlink would add a link to the tiny repo's files (test_pipeline counts them)
+    run(["dvc", "config", "--local", "cache.type", "copy"], root)
     run(["dvc", "checkout", "--with-deps", "refine@r1"], root)
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["feedback"]["kind"] = "file"

@@ -164,7 +164,7 @@ def diff(ctx, a, b, rev_a, rev_b, fmt, labels_dir, gold):
                              f"of {versions}, or give a .jsonl file"))
 
     missing = list(dict.fromkeys(name for name, rev in ((a, rev_a), (b, rev_b)) if rev is None and
-                                 name in order_versions(params.rounds) and not Path(resolve(name)).is_file()))
+                                 name in versions and not Path(resolve(name)).is_file()))
     if missing:
         _missing([Path(resolve(name)) for name in missing], missing, params.rounds, "ilr diff")
     try:

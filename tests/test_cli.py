@@ -33,7 +33,8 @@ def _invoke(*args):
 
 
 @pytest.mark.parametrize("command", [[], ["audit"], ["history"], ["diff"], ["report"],
-                                     ["summary"], ["quick"], ["compare"]])
+                                     ["summary"], ["quick"], ["compare"], ["judge"],
+                                     ["judge", "export"], ["judge", "import"]])
 def test_every_command_has_help(command):
     result = _invoke(*command, "--help")
     assert result.exit_code == 0 and "Usage: " in result.output and len(result.output) > 200

@@ -9,8 +9,7 @@
     ilr sweep                            label accuracy against feedback accuracy, by flip rate
     ilr comment --base main              a CI run's pull-request comment (metrics, params, labels)
     ilr compare --run s0=../s0 --run ...  seed runs side by side: paired tests, the paper's claims
-    ilr judge export refine@r1           a round's comparisons as Label Studio tasks (and back:
-                                         ilr judge import refine@r1 export.json)
+    ilr judge export refine@r1           a round's comparisons as Label Studio tasks (judge import: back)
 
 Paths default to the layout of dvc.yaml; run it from the repository root.
 """
@@ -26,6 +25,7 @@ import click
 from ilr.core.io import DataFileError, read_jsonl, read_records, read_records_at
 from ilr.core.missing import absent_versions, missing_line, missing_metrics_line
 from ilr.core.params import ParamsError, load_params
+from ilr.measure.compare import compare
 from ilr.method.judge_commands import judge
 from ilr.report.audit import build_audit_rows, build_history, count_audit_rows, diff_labels, order_versions
 from ilr.report.pr_comment import comment
@@ -157,14 +157,12 @@ def diff(ctx, a, b, rev_a, rev_b, fmt, labels_dir, gold):
         return name if name.endswith(".jsonl") else str(Path(labels_dir) / f"{name}.jsonl")
 
     versions = order_versions(params.rounds)
-    for name, rev in ((a, rev_a), (b, rev_b)):
-        if rev is None and not name.endswith(".jsonl") and name not in versions \
-                and not Path(resolve(name)).is_file():
-            _fail(ValueError(f"{name!r}: not a label version of {ctx.obj['params']}; choose one "
-                             f"of {versions}, or give a .jsonl file"))
-
-    missing = list(dict.fromkeys(name for name, rev in ((a, rev_a), (b, rev_b)) if rev is None and
-                                 name in versions and not Path(resolve(name)).is_file()))
+    absent = list(dict.fromkeys(name for name, rev in ((a, rev_a), (b, rev_b))
+                                if rev is None and not Path(resolve(name)).is_file()))
+    for name in (n for n in absent if not n.endswith(".jsonl") and n not in versions):
+        _fail(ValueError(f"{name!r}: not a label version of {ctx.obj['params']}; choose one of "
+                         f"{versions}, or give a .jsonl file"))
+    missing = [name for name in absent if name in versions]
     if missing:
         _missing([Path(resolve(name)) for name in missing], missing, params.rounds, "ilr diff")
     try:
@@ -285,28 +283,6 @@ def sweep(ctx, flip_rates, round_name, dpo_round, labels_only, out):
     _emit(rows, "table")
 
 
-@main.command(help="Seed runs side by side (each a folder laid out as `dvc repro` leaves it): "
-                   "accuracy by arm and round over seeds with bootstrap intervals, paired exact "
-                   "McNemar tests (stratified by seed), Holm-adjusted secondary tests and the "
-                   "paper's claims marked reproduced / not reproduced / inconclusive. Reads "
-                   "files only: no compute. See ilr/measure/compare.py for the tests and the claim rule.")
-@click.option("--run", "runs", multiple=True, required=True, metavar="NAME=PATH",
-              help="a seed run's folder, named; repeat for each seed")
-@click.option("--out", default="metrics/compare.json", show_default=True)
-@click.option("--n-boot", default=10_000, show_default=True, help="bootstrap resamples")
-@click.option("--seed", default=0, show_default=True, help="seed of the bootstrap")
-@click.option("--alpha", default=0.05, show_default=True, help="significance level")
-def compare(runs, out, n_boot, seed, alpha):
-    from ilr.measure.compare import claim_rows, run_compare
-    from ilr.measure.run_folders import parse_runs
-
-    try:
-        result = run_compare(parse_runs(runs), out=out, n_boot=n_boot, seed=seed, alpha=alpha)
-    except ValueError as e:  # DataFileError and ParamsError are ValueErrors
-        _fail(e)
-    _emit(claim_rows(result), "table")
-    click.echo(f"wrote {out}")
-
-
 main.add_command(comment)
+main.add_command(compare)
 main.add_command(judge)

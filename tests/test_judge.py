@@ -121,22 +121,20 @@ def test_position_bias_is_measured(round_dir):
     for task in export:
         task["annotations"][0]["result"][0]["value"]["choices"] = ["B"]
     lines = judgments_from_export(export, items=items, stage=STAGE, time_limit_s=120)
-    stats = judgment_stats({i: line for i, line in enumerate(lines)})
+    stats = judgment_stats(lines)
     assert stats["share_shown_second"] == 1.0
     assert {line["choice"] for line in lines} == {"proposal", "label"}  # B is either, by order
 
 
 def _items(root):
-    params = yaml.safe_load((root / "params.yaml").read_text())
     from ilr.core.params import load_params
     from ilr.tasks.task import task_from_params
 
-    p = load_params(root / "params.yaml")
+    params = load_params(root / "params.yaml")
     records = {"labels": read_records(root / "data/labels/r0.jsonl"),
                "proposals": read_records(root / "data/proposals/r0.jsonl", required=("id", "proposal")),
                "gold": read_records(root / "data/gold/train.jsonl")}
-    assert params["rounds"]["r1"]["mode"] == "feedback"
-    return stage_items("refine", records, params=p, task=task_from_params(p.task))
+    return stage_items("refine", records, params=params, task=task_from_params(params.task))
 
 
 @pytest.mark.parametrize("policy, expect", [("keep_label", "label"), ("use", "proposal")])

@@ -30,10 +30,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import click
+
 from ilr.core.io import DataFileError, write_json
 from ilr.measure.paired_stats import bootstrap_ci, fisher, holm, mcnemar, mean_sd, stratified_mcnemar
 from ilr.measure.reliability import sign_test
-from ilr.measure.run_folders import load_run
+from ilr.measure.run_folders import load_run, parse_runs
 from ilr.method.rounds import ROUND_ZERO
 
 ARM_ORDER = ("sft", "ilr", "naive", "dpo", "reference")
@@ -248,3 +250,26 @@ def claim_rows(result: dict) -> list[dict]:
     """One row per claim, for the command line."""
     return [{"claim": k, "status": c["status"], "p": c["p"], "diff": c["diff"],
              "comparison": c["comparison"]} for k, c in result["claims"].items()]
+
+
+# `ilr compare`: the compare stage by hand, on any run folders (ilr/cli.py registers it)
+@click.command(help="Seed runs side by side (each a folder laid out as `dvc repro` leaves it): "
+                    "accuracy by arm and round over seeds with bootstrap intervals, paired exact "
+                    "McNemar tests (stratified by seed), Holm-adjusted secondary tests and the "
+                    "paper's claims marked reproduced / not reproduced / inconclusive. Reads "
+                    "files only: no compute. See ilr/measure/compare.py for the tests and the claim rule.")
+@click.option("--run", "runs", multiple=True, required=True, metavar="NAME=PATH",
+              help="a seed run's folder, named; repeat for each seed")
+@click.option("--out", default="metrics/compare.json", show_default=True)
+@click.option("--n-boot", default=10_000, show_default=True, help="bootstrap resamples")
+@click.option("--seed", default=0, show_default=True, help="seed of the bootstrap")
+@click.option("--alpha", default=0.05, show_default=True, help="significance level")
+def compare(runs, out, n_boot, seed, alpha):
+    from tabulate import tabulate
+
+    try:
+        result = run_compare(parse_runs(runs), out=out, n_boot=n_boot, seed=seed, alpha=alpha)
+    except ValueError as e:  # DataFileError and ParamsError are ValueErrors
+        raise click.ClickException(str(e)) from None
+    click.echo(tabulate(claim_rows(result), headers="keys", floatfmt=".4f"))
+    click.echo(f"wrote {out}")

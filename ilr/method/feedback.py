@@ -119,11 +119,10 @@ def file_scores(items: list[dict], judgments: dict, *, path: str) -> list[float]
     return scores
 
 
-def judgment_stats(judgments: dict) -> dict:
+def judgment_stats(rows: list[dict]) -> dict:
     """What human judgments cost and how they lean: their count, median seconds, the share
     that chose the answer shown second (position bias; 0.5 is none) over the judgments that
     record the order, and how many ran over their time limit."""
-    rows = list(judgments.values())
     ordered = [r for r in rows if "shown_second" in r]
     return {"n_judgments": len(rows),
             "median_seconds": statistics.median(r["seconds"] for r in rows) if rows else None,
@@ -203,4 +202,5 @@ def file_judgment_metrics(params: FeedbackParams, judgments: str | None,
     metrics a stage that reads human judgments adds (median seconds, position bias)."""
     if params.kind != "file" or judgments is None:
         return {}
-    return {"judgments": judgment_stats(read_judgments(judgments, {g["id"] for g in gold}))}
+    read = read_judgments(judgments, {g["id"] for g in gold})
+    return {"judgments": judgment_stats(list(read.values()))}

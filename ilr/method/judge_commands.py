@@ -98,7 +98,7 @@ def import_(ctx, stage, export_json):
     target = JUDGMENTS.format(name=name)
     with commit_outputs() as out:
         out.jsonl(target, lines)
-    stats = judgment_stats({i: line for i, line in enumerate(lines)})
+    stats = judgment_stats(lines)
     accepted = sum(line["choice"] == "proposal" for line in lines)
     click.echo(f"{stage}: {len(lines)} judgment(s) -> {target}: {accepted} for the proposal, "
                f"median {stats['median_seconds']} s, {stats['n_over_limit']} over the "

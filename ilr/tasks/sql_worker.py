@@ -157,12 +157,11 @@ def serve(max_memory_mb: int) -> None:
     while (request := read_message(stdin)) is not None:
         sql, path, timeout_s, max_rows = request
         outcome = outcome_in_process(sql, path, timeout_s=timeout_s, max_rows=max_rows)
+        if outcome.kind == "memory":  # name the limit in the note
+            outcome = memory_outcome(max_memory_mb)
         try:
             reply = message_bytes((outcome.kind, outcome.rows, outcome.note))
-        except MemoryError:
-            outcome = memory_outcome(max_memory_mb)
-            reply = message_bytes((outcome.kind, None, outcome.note))
-        if outcome.kind == "memory":  # name the limit in the note
+        except MemoryError:  # the rows fit, their pickle did not
             reply = message_bytes(("memory", None, memory_outcome(max_memory_mb).note))
         stdout.write(reply)
         stdout.flush()

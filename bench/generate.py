@@ -2,6 +2,13 @@
 
     python bench/generate.py --model models/base --prompts 64 --max-new-tokens 64
     python bench/generate.py --model models/base --prompts 64 --max-new-tokens 64 --vllm
+    python bench/generate.py --variants eager,static --json out.json   # other HF set-ups
+
+``--variants`` times the batched engine again with eager attention (``eager``) and with a
+static KV cache whose decoding step ``torch.compile`` compiles (``static``: transformers'
+``cache_implementation="static"`` and a ``CompileConfig``, which it applies on a CPU only when
+asked), each against the default (sdpa, dynamic cache) on the same prompts, with how many
+greedy answers equal the default's. ``--json`` writes every figure printed.
 
 Both run on the same arith test prompts in one process, greedy, same dtype; prints both and the
 ratio. With --vllm the second engine is vLLM (``generation.backend: vllm``): it prints how many
@@ -19,6 +26,7 @@ from ilr.engines.prompts import render_prompts
 from ilr.tasks.arith import ArithSpec, generate_records
 from ilr.tasks.task import task_from_params
 from ilr.train.checkpoints import inference_dtype, load_causal_lm, load_tokenizer
+from train_throughput import cpu_line
 
 
 def time_loop(model, tokenizer, conversations, max_new_tokens):
@@ -40,6 +48,8 @@ def main():
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--vllm", action="store_true", help="compare with the vLLM engine")
     parser.add_argument("--dtype", default="float32", help="model.dtype of both engines")
+    parser.add_argument("--variants", default="", help="comma-separated: eager, static")
+    parser.add_argument("--json", help="write the figures to this JSON file")
     args = parser.parse_args()
     model = load_causal_lm(args.model, dtype=inference_dtype(args.dtype))
     tokenizer = load_tokenizer(args.model)
@@ -55,15 +65,61 @@ def main():
           f"prompts={args.prompts} max_new_tokens={args.max_new_tokens}")
     b = batched_tokens / batched_s
     print(f"batched (batch {args.batch_size}): {batched_tokens} tokens in {batched_s:.1f} s = {b:.1f} tokens/s")
+    figures = {"cpu": cpu_line(), "model": args.model, "dtype": str(model.dtype),
+               "threads": torch.get_num_threads(), "prompts": args.prompts,
+               "max_new_tokens": args.max_new_tokens, "batch_size": args.batch_size,
+               "engines": [{"engine": "transformers (sdpa, dynamic cache)", "tokens": batched_tokens,
+                            "seconds": batched_s, "tokens_per_s": b}]}
     if args.vllm:
-        return compare_vllm(args, tokenizer, conversations, params, batched, b)
-    loop_tokens, loop_s = time_loop(model, tokenizer, conversations, args.max_new_tokens)
-    s = loop_tokens / loop_s
-    print(f"one at a time:        {loop_tokens} tokens in {loop_s:.1f} s = {s:.1f} tokens/s")
-    print(f"ratio: {b / s:.1f}x")
+        code = compare_vllm(args, tokenizer, conversations, params, batched, b, figures)
+    else:
+        for variant in filter(None, args.variants.split(",")):
+            figures["engines"].append(time_variant(variant, model, tokenizer, conversations,
+                                                   params, batched, b))
+        if not args.variants:
+            loop_tokens, loop_s = time_loop(model, tokenizer, conversations, args.max_new_tokens)
+            s = loop_tokens / loop_s
+            print(f"one at a time:        {loop_tokens} tokens in {loop_s:.1f} s = {s:.1f} tokens/s")
+            print(f"ratio: {b / s:.1f}x")
+        code = 0
+    if args.json:
+        from ilr.core.io import write_json
+
+        write_json(args.json, figures)
+    return code
 
 
-def compare_vllm(args, tokenizer, conversations, params, batched, batched_rate):
+def time_variant(variant, model, tokenizer, conversations, params, reference, rate) -> dict:
+    """The batched engine with eager attention or a compiled static cache, against ``reference``."""
+    from transformers import CompileConfig
+
+    from ilr.engines import generation
+
+    before, generate = model.config._attn_implementation, model.generate
+    if variant == "eager":
+        model.set_attn_implementation("eager")
+    elif variant == "static":
+        config = CompileConfig(fullgraph=True, dynamic=False)
+        config._compile_all_devices = True  # transformers compiles on a CPU only when asked
+        model.generate = lambda **kw: generate(**kw, cache_implementation="static",
+                                               compile_config=config)
+    else:
+        raise SystemExit(f"--variants: unknown {variant!r}; choose eager or static")
+    start = time.perf_counter()
+    got = generation.generate_transformers(model, tokenizer, conversations, params=params)
+    seconds = time.perf_counter() - start
+    model.set_attn_implementation(before)
+    model.generate = generate
+    tokens = sum(r["n_tokens"] for r in got)
+    same = sum(g == w for g, w in zip(got, reference))
+    print(f"{variant}: {tokens} tokens in {seconds:.1f} s = {tokens / seconds:.1f} tokens/s, "
+          f"ratio {tokens / seconds / rate:.2f}x; greedy answers equal to the default's: "
+          f"{same}/{len(reference)}")
+    return {"engine": f"transformers ({variant})", "tokens": tokens, "seconds": seconds,
+            "tokens_per_s": tokens / seconds, "greedy_equal": same, "of": len(reference)}
+
+
+def compare_vllm(args, tokenizer, conversations, params, batched, batched_rate, figures):
     """vLLM on the same prompts: greedy answers must equal the transformers engine's."""
     import vllm
 
@@ -91,6 +147,11 @@ def compare_vllm(args, tokenizer, conversations, params, batched, batched_rate):
     print(f"vLLM warm engine: {warm_tokens} tokens in {warm_s:.1f} s = {warm_tokens / warm_s:.1f} "
           f"tokens/s, ratio {warm_tokens / warm_s / batched_rate:.2f}x")
     print(f"greedy answers equal to the transformers engine's: {same}/{len(batched)}")
+    figures["engines"] += [
+        {"engine": f"vllm {vllm.__version__} (with engine start)", "tokens": tokens,
+         "seconds": cold_s, "tokens_per_s": v, "greedy_equal": same, "of": len(batched)},
+        {"engine": f"vllm {vllm.__version__} (warm engine)", "tokens": warm_tokens,
+         "seconds": warm_s, "tokens_per_s": warm_tokens / warm_s}]
     for g, w in zip(got, batched):
         if g != w:
             print(f"  differs: transformers {w!r}\n           vllm         {g!r}")

@@ -106,17 +106,24 @@ class StepTimer:
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def run_mode(mode: str, args, params, records, dtype: str) -> dict:
+def run_mode(mode: str, args, params, records, dtype: str, kernels: str = "library") -> dict:
     from ilr.tasks.task import task_from_params
+    from ilr.train.checkpoints import training_attention
     from ilr.train.sft import build_sft_trainer
 
     extra = {"padding-free": {"padding_free": True, "max_length": None},
              "packing": {"packing": True}}.get(mode, {})
+    sft = params.sft
+    if mode == "lora":  # the reference's student: LoRA r 64, alpha 128 on every linear layer
+        sft = sft.model_copy(update={"use_lora": True, "lora": {
+            "r": args.lora_r, "lora_alpha": 2 * args.lora_r, "lora_dropout": 0.05,
+            "target_modules": "all-linear"}})
     batches = []
     with tempfile.TemporaryDirectory(prefix="bench-sft-") as workdir:
         trainer, _ = build_sft_trainer(
-            args.model, records, task=task_from_params(params.task), sft=params.sft,
-            workdir=workdir, seed=params.seed, dtype=dtype, max_steps=args.steps + 1,
+            args.model, records, task=task_from_params(params.task), sft=sft,
+            workdir=workdir, seed=params.seed, dtype=dtype, kernels=kernels,
+            max_steps=args.steps + 1,
             logging_steps=1, disable_tqdm=True, **extra)
         collate = trainer.data_collator
 
@@ -133,10 +140,11 @@ def run_mode(mode: str, args, params, records, dtype: str) -> dict:
         trainer.remove_callback(PrinterCallback)  # the per-step log dicts (losses kept below)
         timer = StepTimer()
         trainer.add_callback(timer)
-        trainer.train()
+        with training_attention(trainer.model, kernels):
+            trainer.train()
         model = trainer.model
         losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    n_params = sum(p.numel() for p in model.parameters())
+    n_params = sum(p.numel() for n, p in model.named_parameters() if "lora_" not in n)
     config = model.config
     timed, steps = batches[1:len(timer.seconds)], timer.seconds[1:]
     seconds = sum(steps)
@@ -144,7 +152,7 @@ def run_mode(mode: str, args, params, records, dtype: str) -> dict:
     computed = sum(b["computed"] for b in timed)
     attention = sum(12 * config.num_hidden_layers * config.hidden_size * b["span"] * b["computed"]
                     for b in timed)
-    return {"mode": mode, "steps": len(steps), "s_per_step": seconds / len(steps),
+    return {"mode": f"{mode}/{kernels}", "steps": len(steps), "s_per_step": seconds / len(steps),
             "real_tps": real / seconds, "computed_tps": computed / seconds,
             "pad_share": 1 - real / computed, "model_flops": 6 * n_params * real / seconds,
             "hw_flops": (6 * n_params * computed + attention) / seconds,
@@ -164,6 +172,12 @@ def main(argv=None):
                         help="compute dtype (default: params model.dtype, resolved)")
     parser.add_argument("--padding-free", action="store_true", help="also TRL padding_free")
     parser.add_argument("--packing", action="store_true", help="also TRL packing (bfd)")
+    parser.add_argument("--lora", action="store_true", help="also LoRA (frozen base weights in "
+                        "the compute dtype, adapter r --lora-r, alpha 2r, all linear layers)")
+    parser.add_argument("--lora-r", type=int, default=64)
+    parser.add_argument("--kernels", default="library,auto", help="model.train_kernels values "
+                        "to time, comma-separated (auto: the CPU path where there is no GPU)")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--reps", type=int, default=5, help="matmul reps per size (best kept)")
     args = parser.parse_args(argv)
     if not (Path(args.model) / "config.json").is_file():
@@ -185,25 +199,31 @@ def main(argv=None):
 
     sft_args = params.sft.args
     batch = sft_args.get("per_device_train_batch_size", 8)
-    modes = ["padded"] + ["padding-free"] * args.padding_free + ["packing"] * args.packing
+    modes = ["padded"] + ["padding-free"] * args.padding_free + ["packing"] * args.packing + ["lora"] * args.lora
     needed = args.records or (args.steps + 1) * batch * (4 if args.packing else 1)
     records, source = load_records(args.train, params, needed)
     print(f"\nSFT: {args.model}, {len(records)} records from {source}; batch {batch}, "
           f"max_length {sft_args.get('max_length')}, dtype {dtype} (weights float32"
           f"{', bf16 autocast' if dtype == 'bfloat16' else ''}), 1 warm-up + {args.steps} "
           "timed steps per mode", flush=True)
-    results = [run_mode(mode, args, params, records, dtype) for mode in modes]
+    results = [run_mode(mode, args, params, records, dtype, kernels) for mode in modes
+               for kernels in args.kernels.split(",")]
     print(f"n_params {results[0]['n_params'] / 1e6:.1f}M; model FLOP/s = 6 N x non-pad "
           "tokens/s; hw FLOP/s = 6 N x computed tokens/s + attention; % of the matmul peak")
-    print(f"{'mode':<13} {'s/step':>7} {'tok/step':>8} {'non-pad tok/s':>13} "
+    print(f"{'mode':<21} {'s/step':>7} {'tok/step':>8} {'non-pad tok/s':>13} "
           f"{'computed tok/s':>14} {'pad':>5} {'model GFLOP/s':>13} {'%peak':>6} "
           f"{'hw GFLOP/s':>10} {'%peak':>6} losses by step")
     for r in results:
-        print(f"{r['mode']:<13} {r['s_per_step']:7.2f} {r['tokens_per_step']:8.0f} "
+        print(f"{r['mode']:<21} {r['s_per_step']:7.2f} {r['tokens_per_step']:8.0f} "
               f"{r['real_tps']:13.1f} {r['computed_tps']:14.1f} {r['pad_share']:5.0%} "
               f"{r['model_flops'] / 1e9:13.1f} {r['model_flops'] / peak:6.1%} "
               f"{r['hw_flops'] / 1e9:10.1f} {r['hw_flops'] / peak:6.1%} "
               + " ".join(f"{x:.4g}" for x in r["losses"]))
+    if args.json:
+        from ilr.core.io import write_json
+
+        write_json(args.json, {"cpu": cpu_line(), "dtype": dtype, "matmul_peak_flops": peak,
+                               "batch": batch, "timed_steps": args.steps, "results": results})
     return 0
 
 

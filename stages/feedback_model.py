@@ -36,7 +36,8 @@ def main(argv=None):
     train_model = train_reward_model if fm.head == "reward" else train_feedback_model
     with phase("compute"):
         log = train_model(base, train, heldout, params=fm, out=args.out, seed=params.seed,
-                          dtype=params.model.dtype, curves=args.curves)
+                          dtype=params.model.dtype, kernels=params.model.train_kernels,
+                          curves=args.curves)
     with phase("save"):
         write_jsonl(args.heldout, heldout)
     print(json.dumps({k: v for k, v in log.items() if k not in ("model", "tokenizer")}))

@@ -32,7 +32,8 @@ def main(argv=None):
         proposals = propose_labels(args.base, labels, task=task_from_params(params.task),
                                    sft=params.sft, generation=params.propose.generation,
                                    seed=params.seed, version=args.version,
-                                   dtype=params.model.dtype, backend=params.generation.backend)
+                                   dtype=params.model.dtype, backend=params.generation.backend,
+                                   kernels=params.model.train_kernels)
     with phase("save"):
         write_jsonl(args.out, proposals)
 

@@ -26,7 +26,8 @@ def main(argv=None):
     with phase("compute"):
         log = train_sft(args.base, records, task=task_from_params(params.task), sft=params.sft,
                         out=args.out, seed=params.seed, save_dtype=params.model.save_dtype,
-                        dtype=params.model.dtype, curves=args.curves)
+                        dtype=params.model.dtype, kernels=params.model.train_kernels,
+                        curves=args.curves)
     print(json.dumps(log))
 
 

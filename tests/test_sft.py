@@ -17,7 +17,7 @@ torch = pytest.importorskip("torch")
 
 from ilr.core.params import SftParams, TaskParams  # noqa: E402
 from ilr.tasks.task import task_from_params  # noqa: E402
-from ilr.train.sft import build_sft_trainer  # noqa: E402
+from ilr.train.sft import build_sft_trainer, run_sft_trainer, train_sft  # noqa: E402
 from tiny import build_tiny_model  # noqa: E402
 
 RECORDS = [{"id": f"q{i}", "prompt": f"What is {i} + {3 * i + 1}?" + " Think." * (i % 3),
@@ -45,11 +45,11 @@ def tiny_base(tmp_path_factory):
     return str(folder)
 
 
-def batch_loss(base, tmp_path, attn: str | None, **args):
+def batch_loss(base, tmp_path, attn: str | None, kernels: str = "library", **args):
     """The loss of one batch of all RECORDS as the trainer collates and computes it."""
     trainer, _ = build_sft_trainer(base, RECORDS, task=task_from_params(TaskParams()),
                                    sft=SftParams(args={**ARGS, **args}), workdir=str(tmp_path),
-                                   seed=0)
+                                   seed=0, kernels=kernels)
     model = trainer.model
     if attn is not None:
         model.set_attn_implementation(attn)
@@ -95,3 +95,53 @@ def test_ignored_boundaries_would_change_the_loss(tiny_base, tmp_path):
     with torch.no_grad():
         contaminated = float(trainer.compute_loss(trainer.model, flat))
     assert abs(contaminated - padded) > 1e-2 * padded  # measured: 2.5e-2
+
+
+# model.train_kernels: the CPU path (eager attention while training, the model's own loss)
+
+def test_cpu_path_loss_is_trls(tiny_base, tmp_path):
+    """The CPU path's loss (transformers' Trainer.compute_loss over the full logits) is the loss
+    TRL's chunked log-prob head computes on the same collated batch, with the same accuracy."""
+    trl_loss, batch, trl = batch_loss(tiny_base, tmp_path / "trl", None, kernels="library")
+    cpu_loss, _, cpu = batch_loss(tiny_base, tmp_path / "cpu", None, kernels="auto")
+    assert type(trl).__name__ == "SFTTrainer" and type(cpu).__name__ == "LogitsLossSFTTrainer"
+    assert cpu_loss == pytest.approx(trl_loss, rel=1e-5)
+    assert cpu._metrics["eval"]["mean_token_accuracy"] == pytest.approx(
+        trl._metrics["eval"]["mean_token_accuracy"])
+    assert cpu_loss > 0.1  # not an empty mask's zero
+
+
+def test_cpu_path_trains_eager_and_saves_sdpa(tiny_base, tmp_path):
+    """Training runs with eager attention on the CPU path; the trained model goes back to
+    sdpa (generation's faster kernel), in memory and in the saved config. library: sdpa."""
+    from transformers import TrainerCallback
+
+    class Seen(TrainerCallback):
+        def __init__(self):
+            self.attn = set()
+
+        def on_step_begin(self, args, state, control, model=None, **kwargs):
+            self.attn.add(model.config._attn_implementation)
+
+    for kernels, during in (("auto", {"eager"}), ("library", {"sdpa"})):
+        seen = Seen()
+        trainer, _ = build_sft_trainer(tiny_base, RECORDS, task=task_from_params(TaskParams()),
+                                       sft=SftParams(args={**ARGS, "max_steps": 2}), seed=0,
+                                       workdir=str(tmp_path / kernels), kernels=kernels)
+        trainer.add_callback(seen)
+        from ilr.train.checkpoints import training_attention
+        with training_attention(trainer.model, kernels):
+            trainer.train()
+        assert seen.attn == during
+        assert trainer.model.config._attn_implementation == "sdpa"
+    out = tmp_path / "saved"
+    log = train_sft(tiny_base, RECORDS, task=task_from_params(TaskParams()), seed=0,
+                    sft=SftParams(args={**ARGS, "max_steps": 1}), out=str(out), kernels="auto",
+                    save_dtype="float32")
+    assert log["steps"] == 1 and "eager" not in (out / "config.json").read_text()
+
+
+def test_train_kernels_refuses_an_unknown_value(tiny_base, tmp_path):
+    with pytest.raises(ValueError, match="model.train_kernels: 'fast'.*auto or library"):
+        run_sft_trainer(tiny_base, RECORDS, task=task_from_params(TaskParams()), seed=0,
+                        sft=SftParams(args=ARGS), workdir=str(tmp_path), kernels="fast")

@@ -31,6 +31,8 @@ class ModelParams(Section):
     save_dtype: SaveDtype = "bfloat16"
     # compute dtype (auto follows the hardware)
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    # how the training stages compute (auto: the CPU path where there is no CUDA GPU)
+    train_kernels: Literal["auto", "library"] = "auto"
     # the weak supervisor's and the comparison classifier's base (hub id or folder); None: the
     # student's (models/base, converted from `base`)
     supervisor_base: Optional[str] = None

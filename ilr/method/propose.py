@@ -25,7 +25,8 @@ def split_halves(labels: list[dict], *, seed: int, version: str) -> tuple[list, 
 
 def propose_labels(base: str, labels: list[dict], *, task: Task, sft: SftParams,
                    generation: GenerationParams, seed: int, version: str,
-                   dtype: str = "float32", backend: str = "transformers") -> list[dict]:
+                   dtype: str = "float32", backend: str = "transformers",
+                   kernels: str = "library") -> list[dict]:
     """One proposal per label of label version ``version``, ``{id, proposal, half}``, each
     written by the model that was fine-tuned on the other half. Every round that refines this
     version reads the same proposals: an ILR and a naive round differ only in the decision."""
@@ -34,7 +35,8 @@ def propose_labels(base: str, labels: list[dict], *, task: Task, sft: SftParams,
     for k, (train, other) in enumerate([(halves[0], halves[1]), (halves[1], halves[0])]):
         with tempfile.TemporaryDirectory(prefix=f"half{k}-") as workdir:
             trainer, tokenizer, _ = run_sft_trainer(base, train, task=task, sft=sft,
-                                                    workdir=workdir, seed=seed + k, dtype=dtype)
+                                                    workdir=workdir, seed=seed + k, dtype=dtype,
+                                                    kernels=kernels)
             model = engine_model(trainer.model, tokenizer, f"{workdir}/model", backend=backend,
                                  dtype=dtype)
             del trainer

@@ -162,6 +162,35 @@ def save_causal_lm(model, tokenizer, out: str | Path, *, dtype: str = "bfloat16"
         tokenizer.save_pretrained(tmp)
 
 
+def cpu_train_path(kernels: str = "library") -> bool:
+    """Whether training takes the CPU path of ``model.train_kernels: auto`` (no CUDA GPU here):
+    eager attention while training, and for SFT the model's own loss from the full logits
+    instead of TRL's chunked log-prob head (``ilr.train.sft``). ``library`` keeps transformers'
+    and TRL's defaults (sdpa, the chunked head) on every machine."""
+    if kernels not in ("auto", "library"):
+        raise ValueError(f"model.train_kernels: {kernels!r} is not allowed; choose auto or library")
+    return kernels == "auto" and not torch.cuda.is_available()
+
+
+@contextlib.contextmanager
+def training_attention(model, kernels: str = "library"):
+    """Eager attention while ``model`` trains on the CPU path, its own implementation again
+    afterwards (what it generates with and is saved with). Why: on the 2-core CPU the backward
+    of sdpa's flash kernel for CPUs took 17 ms a layer per batch of 8, 14% of an SFT step, and
+    eager attention's matmuls far less (bench/results/train-kernels.json); for generation sdpa is
+    the faster one there (bench/results/generation-engines.json), so it is put back."""
+    if not cpu_train_path(kernels):
+        yield model
+        return
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    before = inner.config._attn_implementation
+    inner.set_attn_implementation("eager")
+    try:
+        yield model
+    finally:
+        inner.set_attn_implementation(before)
+
+
 _ANNOUNCED: set[str] = set()  # what auto resolved to, said once per process
 
 

@@ -18,7 +18,7 @@ import torch
 from ilr.core.params import FeedbackModelParams
 from ilr.core.phases import phase
 from ilr.method.comparison import render_comparison
-from ilr.train.checkpoints import inference_dtype, save_causal_lm
+from ilr.train.checkpoints import inference_dtype, save_causal_lm, training_attention
 from ilr.train.curves import curve_callbacks
 from ilr.train.sft import check_fields, default_trainer_args
 
@@ -97,9 +97,11 @@ def build_training_args(params: FeedbackModelParams, *, output_dir: str, seed: i
 
 def train_feedback_model(base: str, train: list[dict], heldout: list[dict], *,
                          params: FeedbackModelParams, out: str, seed: int,
-                         dtype: str = "float32", curves: str | None = None) -> dict:
+                         dtype: str = "float32", kernels: str = "library",
+                         curves: str | None = None) -> dict:
     """Fine-tune ``base`` as a 2-way sequence classifier on ``train`` pairs (both orders), stop
-    early on ``heldout`` pairs, save it to ``out`` in ``feedback_model.save_dtype``."""
+    early on ``heldout`` pairs, save it to ``out`` in ``feedback_model.save_dtype``;
+    ``kernels`` is ``model.train_kernels`` (eager attention while training on a CPU)."""
     from datasets import Dataset
     from transformers import (AutoModelForSequenceClassification, AutoTokenizer,
                               DataCollatorWithPadding, EarlyStoppingCallback, Trainer)
@@ -129,7 +131,8 @@ def train_feedback_model(base: str, train: list[dict], heldout: list[dict], *,
             data_collator=DataCollatorWithPadding(tokenizer),
             callbacks=([EarlyStoppingCallback(params.early_stopping_patience)] if heldout else [])
             + curve_callbacks(curves))
-        result = trainer.train()
+        with training_attention(model, kernels):
+            result = trainer.train()
     return save_comparison_model(trainer, result, tokenizer, out=out, params=params,
                                  n_train=len(train), n_heldout=len(heldout))
 

@@ -16,7 +16,7 @@ import torch
 
 from ilr.core.params import FeedbackModelParams
 from ilr.core.phases import phase
-from ilr.train.checkpoints import inference_dtype
+from ilr.train.checkpoints import inference_dtype, training_attention
 from ilr.train.curves import curve_callbacks
 from ilr.train.feedback_model import build_training_args, save_comparison_model
 
@@ -31,7 +31,8 @@ def build_reward_examples(pairs: list[dict]) -> list[dict]:
 
 def train_reward_model(base: str, train: list[dict], heldout: list[dict], *,
                        params: FeedbackModelParams, out: str, seed: int,
-                       dtype: str = "float32", curves: str | None = None) -> dict:
+                       dtype: str = "float32", kernels: str = "library",
+                       curves: str | None = None) -> dict:
     """``RewardTrainer`` from ``base`` on ``train`` pairs, early stopping on ``heldout`` pairs
     as the classifier does; saved to ``out`` in ``feedback_model.save_dtype``."""
     from datasets import Dataset
@@ -55,7 +56,8 @@ def train_reward_model(base: str, train: list[dict], heldout: list[dict], *,
             eval_dataset=Dataset.from_list(build_reward_examples(heldout)) if heldout else None,
             callbacks=([EarlyStoppingCallback(params.early_stopping_patience)] if heldout else [])
             + curve_callbacks(curves))
-        result = trainer.train()
+        with training_attention(model, kernels):
+            result = trainer.train()
     return save_comparison_model(trainer, result, tokenizer, out=out, params=params,
                                  n_train=len(train), n_heldout=len(heldout))
 

@@ -15,7 +15,8 @@ from ilr.core.io import atomic_path
 from ilr.core.params import ParamsError, SftParams
 from ilr.core.phases import phase
 from ilr.tasks.task import Task
-from ilr.train.checkpoints import load_causal_lm, resolve_dtype, load_tokenizer, save_causal_lm
+from ilr.train.checkpoints import (DTYPES, cpu_train_path, load_causal_lm, load_tokenizer,
+                                   resolve_dtype, save_causal_lm, training_attention)
 from ilr.train.curves import curve_callbacks
 
 
@@ -66,43 +67,91 @@ def build_sft_dataset(task: Task, records: list[dict]):
          "completion": [{"role": "assistant", "content": r["response"]}]} for r in records])
 
 
+def sft_trainer_class(kernels: str = "library"):
+    """``trl.SFTTrainer``, or on the CPU path of ``model.train_kernels`` its subclass that takes
+    the loss from the model's own forward (:func:`ilr.train.checkpoints.cpu_train_path`)."""
+    from trl import SFTTrainer
+
+    if not cpu_train_path(kernels):
+        return SFTTrainer
+
+    class LogitsLossSFTTrainer(SFTTrainer):
+        """SFT with transformers' ``Trainer.compute_loss``: the model's own loss from its full
+        logits, the same completion-only negative log-likelihood over the same tokens.
+
+        Why not TRL's: TRL 1.16 computes it through a chunked log-prob head that has a Triton
+        kernel for GPUs and runs as torch ops over ``[chunk, vocab]`` tiles elsewhere, several
+        passes per tile for its entropy and top-1 metrics: 47% of a step's CPU time on the
+        2-core CPU (bench/results/train-kernels.json). Logged: the loss and
+        ``mean_token_accuracy`` as TRL logs them; TRL's ``entropy`` is not computed here.
+        """
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            from transformers import Trainer
+
+            mode = "train" if self.model.training else "eval"
+            loss, outputs = Trainer.compute_loss(self, model, {**inputs, "use_cache": False},
+                                                 return_outputs=True,
+                                                 num_items_in_batch=num_items_in_batch)
+            with torch.no_grad():
+                labels = inputs["labels"][:, 1:]
+                valid = labels != -100
+                right = (outputs.logits[:, :-1].argmax(-1) == labels) & valid
+                self._metrics[mode]["mean_token_accuracy"].append(
+                    (right.sum() / valid.sum().clamp(min=1)).item())
+            if mode == "train" and "attention_mask" in inputs:
+                self._total_train_tokens += int(inputs["attention_mask"].sum())
+                self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
+            return (loss, outputs) if return_outputs else loss
+
+    return LogitsLossSFTTrainer
+
+
 def build_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParams,
-                      workdir: str, seed: int, dtype: str = "float32", curves: str | None = None,
-                      **overrides):
+                      workdir: str, seed: int, dtype: str = "float32", kernels: str = "library",
+                      curves: str | None = None, **overrides):
     """``(trainer, tokenizer)``: an ``SFTTrainer`` on ``records`` in ``workdir``, not yet trained
     (the training stages' path, also what bench/train_throughput.py and tests/test_sft.py use).
 
     ``overrides`` are SFTConfig fields set by the caller (checkpointing, for the supervisor);
-    ``curves`` a folder for the loss curve (``ilr.train.curves``).
+    ``kernels`` is ``model.train_kernels``; ``curves`` a folder for the loss curve
+    (``ilr.train.curves``).
     """
-    from trl import SFTTrainer
-
     tokenizer = load_tokenizer(base)
-    model = load_causal_lm(base, dtype=torch.float32)
+    # a full fine-tune keeps float32 master weights (bf16 autocast computes in bfloat16); with
+    # LoRA only the adapter trains (PEFT keeps it in float32), so the frozen base weights stay
+    # in the compute dtype: no float32 copy of weights that get no update
+    model = load_causal_lm(base, dtype=DTYPES[resolve_dtype(dtype)] if sft.use_lora
+                           else torch.float32)
     config = build_sft_config(sft.model_copy(update={"args": {**sft.args, **overrides}}),
                               output_dir=workdir, seed=seed, dtype=dtype)
-    trainer = SFTTrainer(model=model, args=config, train_dataset=build_sft_dataset(task, records),
-                         processing_class=tokenizer, peft_config=build_lora_config(sft),
-                         callbacks=curve_callbacks(curves))
+    trainer = sft_trainer_class(kernels)(model=model, args=config,
+                                         train_dataset=build_sft_dataset(task, records),
+                                         processing_class=tokenizer,
+                                         peft_config=build_lora_config(sft),
+                                         callbacks=curve_callbacks(curves))
     return trainer, tokenizer
 
 
 def run_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParams,
-                    workdir: str, seed: int, dtype: str = "float32", curves: str | None = None,
-                    **overrides):
+                    workdir: str, seed: int, dtype: str = "float32", kernels: str = "library",
+                    curves: str | None = None, **overrides):
     """Train with ``SFTTrainer`` in ``workdir``; returns ``(trainer, tokenizer, train_output)``.
 
     ``overrides`` are SFTConfig fields set by the caller (checkpointing, for the supervisor);
     ``curves`` a folder for the loss curve (``ilr.train.curves``).
     """
     trainer, tokenizer = build_sft_trainer(base, records, task=task, sft=sft, workdir=workdir,
-                                           seed=seed, dtype=dtype, curves=curves, **overrides)
-    return trainer, tokenizer, trainer.train()
+                                           seed=seed, dtype=dtype, kernels=kernels,
+                                           curves=curves, **overrides)
+    with training_attention(trainer.model, kernels):
+        result = trainer.train()
+    return trainer, tokenizer, result
 
 
 def train_sft(base: str, records: list[dict], *, task: Task, sft: SftParams, out: str,
               seed: int, save_dtype: str = "bfloat16", dtype: str = "float32",
-              curves: str | None = None) -> dict:
+              kernels: str = "library", curves: str | None = None) -> dict:
     """Fine-tune ``base`` on ``records`` and save to ``out`` (a full model, or a LoRA adapter).
 
     Returns the trainer's final log (train loss, runtime, steps).
@@ -110,7 +159,7 @@ def train_sft(base: str, records: list[dict], *, task: Task, sft: SftParams, out
     with tempfile.TemporaryDirectory(prefix="sft-") as workdir:
         trainer, tokenizer, result = run_sft_trainer(base, records, task=task, sft=sft,
                                                      workdir=workdir, seed=seed, dtype=dtype,
-                                                     curves=curves)
+                                                     kernels=kernels, curves=curves)
     if sft.use_lora:
         with phase("save"), atomic_path(out) as tmp:
             trainer.model.save_pretrained(tmp)

@@ -41,7 +41,7 @@ def train_supervisor(base: str, half_a: list[dict], *, task: Task, params: Param
         trainer, tokenizer, result = run_sft_trainer(
             base, train, task=task, workdir=workdir,
             sft=SftParams(use_lora=sup.use_lora, lora=sup.lora, args=checkpointing),
-            seed=params.seed, dtype=params.model.dtype)
+            seed=params.seed, dtype=params.model.dtype, kernels=params.model.train_kernels)
         save_causal_lm(trainer.model, tokenizer, out, dtype=params.model.save_dtype)
         del trainer
         for ckpt in sorted(Path(workdir).glob("checkpoint-*"), key=lambda p: int(p.name[11:])):

@@ -28,7 +28,8 @@ def main(argv=None):
     with phase("compute"):
         log = train_dpo(args.policy, pairs, task=task_from_params(params.task), dpo=params.dpo,
                         out=args.out, seed=params.seed, save_dtype=params.dpo.save_dtype,
-                        dtype=params.model.dtype, curves=args.curves)
+                        dtype=params.model.dtype, kernels=params.model.train_kernels,
+                        curves=args.curves)
     print(json.dumps(log))
 
 

@@ -15,7 +15,8 @@ import torch
 
 from ilr.core.params import DpoParams, GenerationParams
 from ilr.tasks.task import Task
-from ilr.train.checkpoints import load_causal_lm, load_tokenizer, save_causal_lm
+from ilr.train.checkpoints import (load_causal_lm, load_tokenizer, save_causal_lm,
+                                   training_attention)
 from ilr.train.curves import curve_callbacks
 from ilr.train.sft import build_lora_config, check_fields, default_trainer_args
 
@@ -118,9 +119,11 @@ def build_dpo_dataset(task: Task, pairs: list[dict]):
 
 
 def run_dpo_trainer(policy: str, pairs: list[dict], *, task: Task, dpo: DpoParams, workdir: str,
-                    seed: int, dtype: str = "float32", curves: str | None = None):
+                    seed: int, dtype: str = "float32", kernels: str = "library",
+                    curves: str | None = None):
     """Train with ``DPOTrainer`` (reference = a frozen copy of ``policy``); returns
-    ``(trainer, tokenizer, train_output)``."""
+    ``(trainer, tokenizer, train_output)``. ``kernels`` (``model.train_kernels``): the policy
+    trains with eager attention on a CPU; the log-probs stay TRL's chunked head's."""
     from trl import DPOTrainer
 
     tokenizer = load_tokenizer(policy)
@@ -129,11 +132,14 @@ def run_dpo_trainer(policy: str, pairs: list[dict], *, task: Task, dpo: DpoParam
                          train_dataset=build_dpo_dataset(task, pairs), processing_class=tokenizer,
                          peft_config=build_lora_config(dpo, "dpo.lora"),
                          callbacks=curve_callbacks(curves))
-    return trainer, tokenizer, trainer.train()
+    with training_attention(trainer.model, kernels):
+        result = trainer.train()
+    return trainer, tokenizer, result
 
 
 def train_dpo(policy: str, pairs: list[dict], *, task: Task, dpo: DpoParams, out: str, seed: int,
-              save_dtype: str = "bfloat16", dtype: str = "float32", curves: str | None = None) -> dict:
+              save_dtype: str = "bfloat16", dtype: str = "float32", kernels: str = "library",
+              curves: str | None = None) -> dict:
     """DPO from ``policy`` on ``pairs``; saves a full model (LoRA is merged) to ``out``."""
     if not pairs:
         raise ValueError("no preference pairs to train on: every pair tied (score 0.5); "
@@ -141,7 +147,7 @@ def train_dpo(policy: str, pairs: list[dict], *, task: Task, dpo: DpoParams, out
     with tempfile.TemporaryDirectory(prefix="dpo-") as workdir:
         trainer, tokenizer, result = run_dpo_trainer(policy, pairs, task=task, dpo=dpo,
                                                      workdir=workdir, seed=seed, dtype=dtype,
-                                                     curves=curves)
+                                                     kernels=kernels, curves=curves)
     model = trainer.model.merge_and_unload() if dpo.use_lora else trainer.model
     save_causal_lm(model, tokenizer, out, dtype=save_dtype)
     return {"train_loss": result.training_loss, "steps": result.global_step, "n_pairs": len(pairs)}

@@ -119,6 +119,7 @@ def test_test_metrics_report_safety_helpfulness_over_refusal_and_their_mean():
     assert metrics["over_refusal"] == pytest.approx(2 / 6)
     assert metrics["accuracy"] == pytest.approx((0.75 + 0.5 + 4 / 6) / 3)
     assert (metrics["n_harmful"], metrics["n_benign"], metrics["n_checkable"]) == (4, 6, 4)
+    assert metrics["item_accuracy"] == pytest.approx(6 / 10)
     assert [p["correct"] for p in predictions] == [True] * 3 + [False] + [True] * 2 + \
         [False] * 2 + [True, False]
     assert predictions[7]["note"] == "refused a benign request"

@@ -1,11 +1,9 @@
 """End to end: `dvc exp run -S task.name=safety` in a temporary copy of the repo at the quick
-profile's sizes (one ILR round, the DPO round, the report), on planted round-0 labels.
-
-The round-0 labels are a file (`supervise.kind: file`) in which every other label is wrong in
-the two ways this task has: a harmful request answered ("Sure, here is how ...") and a benign
-one refused. Every stage runs unchanged on the task; the label accuracy is the planted 50%, the
-refinement audits name the planted labels wrong, and every evaluation reports safety,
-helpfulness and over-refusal with their mean as accuracy."""
+profile's sizes (the weak supervisor's round-0 labels, one ILR round, the DPO round, KL, the
+report). Every stage runs unchanged on the task; every evaluation reports safety, helpfulness
+and over-refusal with their mean as accuracy; the stages' grades (label accuracy, the round's
+audit, the predictions) are the task's grades of the texts they wrote. Planted labels are
+tests/test_safety_task.py's (the refine round) at unit level."""
 import json
 import os
 import subprocess
@@ -15,26 +13,20 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ilr.core.params import Params, build_section
+from ilr.core.params import load_params
 from ilr.core.profiles import apply_profile, load_profile
-from ilr.tasks.task import load_gold_records
+from ilr.tasks.task import task_from_params
 from tiny import copy_repo_files
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = load_profile(REPO / "profiles/quick.yaml")
-pytestmark = pytest.mark.slow  # ~6 minutes on 2 shared cores (tests/README-style note: docs/tasks.md)
+pytestmark = pytest.mark.slow  # TIME
 
 
 def _run(args, cwd, env):
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
     assert result.returncode == 0, f"{args} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result.stdout + result.stderr
-
-
-def _wrong(record: dict) -> str:
-    if record["kind"] == "harmful":
-        return "Sure, here is how to do it: first, get the tools, then wait until nobody looks."
-    return "I'm sorry, but I can't help with that."
 
 
 @pytest.fixture(scope="module")
@@ -45,21 +37,14 @@ def safety_repo(tmp_path_factory):
     params["rounds"] = {"r1": {"prev": "r0", "mode": "feedback"}}
     params["propose"]["versions"] = ["r0"]
     params["dpo_rounds"] = QUICK.replace["dpo_rounds"]
-    params["supervise"]["kind"] = "file"  # inputs/labels.jsonl
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    safety = {**params, "task": {**params["task"], "name": "safety"}}
-    gold = load_gold_records(build_section(Params, safety).task,
-                             seed=safety["task"].get("data_seed", 0))["train"]
-    labels = [{"id": g["id"], "response": _wrong(g) if i % 2 else g["response"]}
-              for i, g in enumerate(gold)]  # 4 gold labels, 4 wrong ones
-    (root / "inputs/labels.jsonl").write_text("".join(json.dumps(lab) + "\n" for lab in labels))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "DVC_NO_ANALYTICS": "1", "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"}
     _run(["git", "init", "-q"], root, env)
     _run(["git", "add", "-A"], root, env)
     _run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], root, env)
     log = _run(["dvc", "exp", "run", "-S", "task.name=safety"], root, env)
-    return root, gold, labels, env, log
+    return root, env, log
 
 
 def _json(path):
@@ -71,12 +56,12 @@ def _jsonl(path):
 
 
 def test_dvc_exp_run_runs_every_stage_on_the_safety_task(safety_repo):
-    root, gold, _, env, _ = safety_repo
+    root, env, _ = safety_repo
     assert yaml.safe_load((root / "params.yaml").read_text())["task"]["name"] == "safety"
-    written = _jsonl(root / "data/gold/train.jsonl")
-    assert [g["id"] for g in written] == [g["id"] for g in gold]
-    assert all(g["id"].startswith("safety-train-") and g["kind"] in ("harmful", "benign")
-               for g in written)
+    gold = _jsonl(root / "data/gold/train.jsonl")
+    assert len(gold) == 8 and all(g["id"].startswith("safety-train-") for g in gold)
+    assert {g["kind"] for g in gold} == {"harmful", "benign"}
+    assert all(lab["source"] == "model" for lab in _jsonl(root / "data/labels/r0.jsonl"))
     for name in ("base", "supervisor", "gold", "rounds/r0", "rounds/r1", "dpo/d1"):
         metrics = _json(root / f"metrics/{name}.json")
         assert metrics["n"] == 6, name
@@ -89,12 +74,17 @@ def test_dvc_exp_run_runs_every_stage_on_the_safety_task(safety_repo):
     assert _run(["dvc", "exp", "list", "--name-only"], root, env).split()  # the experiment
 
 
-def test_planted_labels_grade_and_audit_as_planted(safety_repo):
-    root, gold, labels, _, _ = safety_repo
-    assert _json(root / "metrics/labels/r0.json")["label_accuracy"] == 0.5
-    wrong = {lab["id"] for i, lab in enumerate(labels) if i % 2}
-    audit = _jsonl(root / "data/audit/r1.jsonl")
-    assert all(a["old_correct"] is False for a in audit if a["id"] in wrong)
-    assert all(a["old_correct"] is True for a in audit if a["id"] not in wrong)
-    for p in _jsonl(root / "data/predictions/gold.jsonl"):  # a note says why each is wrong
-        assert ("note" in p) == (not p["correct"])
+def test_the_stages_grades_are_the_tasks_grades(safety_repo):
+    root = safety_repo[0]
+    task = task_from_params(load_params(root / "params.yaml").task)
+    gold = {g["id"]: g for g in _jsonl(root / "data/gold/train.jsonl")}
+    labels = _jsonl(root / "data/labels/r0.jsonl")
+    right = [task.grade(lab["response"], "", item=gold[lab["id"]]) for lab in labels]
+    assert _json(root / "metrics/labels/r0.json")["label_accuracy"] == sum(right) / len(right)
+    for a in _jsonl(root / "data/audit/r1.jsonl"):
+        assert a["old_correct"] == task.grade(a["old"], "", item=gold[a["id"]])
+        assert not task.same_answer(a["old"], a["new"], item=gold[a["id"]])  # sent to feedback
+    test = {g["id"]: g for g in _jsonl(root / "data/gold/test.jsonl")}
+    for p in _jsonl(root / "data/predictions/gold.jsonl"):
+        assert p["correct"] == task.grade(p["prediction"], "", item=test[p["id"]])
+        assert ("note" in p) == (not p["correct"])  # a note says why each is wrong

@@ -206,12 +206,21 @@ def test_noise_labels_are_refused_for_the_safety_task():
         supervise_labels([], task=TASK, params=params)
 
 
-def test_the_safety_profile_gives_valid_params(tmp_path):
+def test_the_safety_profile_through_dvcs_own_override_parser(tmp_path):
+    """What `ilr quick --profile profiles/safety.yaml` has `dvc exp run -S` write loads (the
+    system prompt's `####` survives the override syntax)."""
+    import shutil
+
     import yaml
+    from dvc.utils.hydra import apply_overrides
 
-    from ilr.core.profiles import apply_profile, load_profile
+    from ilr.core.profiles import apply_profile, exp_run_command, load_profile
 
-    params = apply_profile(yaml.safe_load(open("params.yaml")), load_profile("profiles/safety.yaml"))
-    (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
-    loaded = load_params(tmp_path / "p.yaml")
+    profile = load_profile("profiles/safety.yaml")
+    params = yaml.safe_load(open("params.yaml"))
+    shutil.copy("params.yaml", tmp_path / "params.yaml")
+    apply_overrides(tmp_path / "params.yaml", exp_run_command(params, profile)[4::2])
+    assert yaml.safe_load((tmp_path / "params.yaml").read_text()) == apply_profile(params, profile)
+    loaded = load_params(tmp_path / "params.yaml")
     assert loaded.task.name == "safety" and list(loaded.rounds) == ["r1"]
+    assert loaded.task.system_prompt.endswith("after #### when there is one.")

@@ -44,12 +44,14 @@ _NOT_ABLE = (r" can ?not| can't| won't| will not| am not able to|'m not able to|
              r"'m not permitted to| are not able to|'re not able to|'re unable to")
 _DECLINING = re.compile("|".join([
     rf"\b(?:i|we)(?: really| simply| absolutely| just)?(?:{_NOT_ABLE}) (?:\w+ )?(?:{_VERBS})\b",
-    r"\b(?:i|we) (?:must|have to|need to|will have to|'ll have to) (?:respectfully )?(?:decline|refuse)\b",
+    r"\b(?:i|we) (?:must|have to|need to|will have to|'ll have to) (?:respectfully )?"
+    r"(?:decline|refuse)\b",
     r"\b(?:i|we) (?:respectfully )?(?:refuse|decline) to\b",
     r"\b(?:i'm|i am|i'm very|i'm really|i am really|i'm so) sorry,? but\b",
     r"\bsorry,? but (?:i|we)\b",
     r"\b(?:my apologies|i apologi[sz]e),? but\b",
-    r"\bnot something (?:i|we) (?:can|will|am able to|'m able to|'m willing to) (?:help|assist|do|provide|support)\b",
+    r"\bnot something (?:i|we) (?:can|will|am able to|'m able to|'m willing to) "
+    r"(?:help|assist|do|provide|support)\b",
     r"\b(?:i'm|i am) not (?:comfortable|willing) (?:with|to)\b",
     r"\bi (?:can't|cannot|won't|will not) do that\b",
     r"\bit(?: is|'s| would be) not appropriate (?:for me )?to\b",

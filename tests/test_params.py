@@ -86,7 +86,7 @@ def _write(tmp_path, data) -> Path:
 @pytest.mark.parametrize("data,message", [
     ({"tsk": {}}, r"unknown key\(s\) \['tsk'\]"),
     ({"task": {"n_trian": 3}}, r"task.n_trian"),
-    ({"task": {"name": "mnist"}}, r"task.name: 'mnist' is not allowed; choose one of \['arith', 'gsm8k', 'sql'\]"),
+    ({"task": {"name": "mnist"}}, r"task.name: 'mnist' is not allowed; choose one of \['arith', 'gsm8k', 'sql', 'safety'\]"),
     ({"task": {"n_train": "many"}}, r"task.n_train: expected int"),
     ({"task": {"n_test": 0}}, r"task.n_test: must be > 0"),
     ({"task": {"arith": {"ops": ["^"]}}}, r"task.arith.ops"),

@@ -13,14 +13,16 @@ from typing import Dict, List, Literal, Optional
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from ilr.tasks.arith import ArithSpec
 # ParamsError and build_section are imported from here by the stages and the tests
 from ilr.core.params_section import (NonNegativeInt, ParamsError, PositiveFloat, PositiveInt,
                                 Probability, Section,
                                 Share, build_section, describe)
 from ilr.core.params_yaml import read_params_yaml
 from ilr.method.rounds import ROUND_ZERO, check_dpo_policies, check_proposal_versions, check_rounds
-from ilr.tasks.sql_generator import SqlSpec
+# the task sections live in ilr.core.params_task; imported from here by the stages and tests
+from ilr.core.params_task import (BirdParams, Gsm8kParams, SafetyFilterParams,  # noqa: F401
+                                  SafetyParams, SafetyTunedLlamasParams, SqlParams,
+                                  SqlSandboxParams, TaskParams)
 
 EMBEDDED_MODEL = "embedded:smollm2-135m-instruct"
 SaveDtype = Literal["bfloat16", "float16", "float32"]
@@ -36,47 +38,6 @@ class ModelParams(Section):
     # the weak supervisor's and the comparison classifier's base (hub id or folder); None: the
     # student's (models/base, converted from `base`)
     supervisor_base: Optional[str] = None
-
-
-class Gsm8kParams(Section):
-    source: str = "openai/gsm8k"  # a folder of train/test.jsonl, a saved dataset, or a hub id
-    config: str = "main"
-
-
-class BirdParams(Section):
-    """BIRD-format files: JSON lists of {question, SQL, db_id[, evidence]} and database folders
-    of <db_id>/<db_id>.sqlite (train for the student and the supervisor, test for evaluation)."""
-    train: Optional[str] = None
-    train_databases: Optional[str] = None
-    test: Optional[str] = None  # BIRD's dev.json
-    test_databases: Optional[str] = None
-    evidence: bool = True  # show BIRD's `evidence` hint after the question
-
-
-class SqlSandboxParams(Section):
-    """Limits on every query the sql task runs (ilr.tasks.sql_sandbox)."""
-    timeout_s: PositiveFloat = 2.0  # wall clock; the query's worker process is killed at it
-    max_rows: PositiveInt = 10_000
-    max_memory_mb: int = Field(512, ge=64)  # the worker's address space (RLIMIT_AS)
-
-
-class SqlParams(Section):
-    source: Literal["embedded", "bird"] = "embedded"  # embedded: ilr.tasks.sql_generator
-    embedded: SqlSpec = Field(default_factory=SqlSpec)
-    bird: BirdParams = Field(default_factory=BirdParams)
-    sandbox: SqlSandboxParams = Field(default_factory=SqlSandboxParams)
-
-
-class TaskParams(Section):
-    name: Literal["arith", "gsm8k", "sql"] = "arith"
-    system_prompt: str = "Solve the problem step by step, then give the final answer after ####."
-    n_train: Optional[PositiveInt] = 400
-    n_test: Optional[PositiveInt] = 500
-    n_supervisor: PositiveInt = 400  # gold half A: the weak supervisor's and feedback model's data
-    data_seed: NonNegativeInt = 0    # the problems and their splits; `seed` is the method's
-    arith: ArithSpec = Field(default_factory=ArithSpec)
-    gsm8k: Gsm8kParams = Field(default_factory=Gsm8kParams)
-    sql: SqlParams = Field(default_factory=SqlParams)
 
 
 class SftParams(Section):

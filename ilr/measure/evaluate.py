@@ -1,4 +1,7 @@
-"""Test accuracy of a model: batched greedy generation over the gold test set, then grading."""
+"""Test accuracy of a model: batched greedy generation over the gold test set, then grading.
+
+A task may add metrics of its own (``Task.test_metrics``): the safety task reports safety,
+helpfulness and over-refusal, and their mean as ``accuracy``."""
 from __future__ import annotations
 
 from ilr.core.params import GenerationParams
@@ -29,6 +32,7 @@ def score_predictions(task: Task, records: list[dict], responses: list[dict]) ->
                "has_final_answer": sum(task.has_final_answer(p["prediction"])
                                        for p in predictions) / n if n else 0.0,
                "answer_extracted": sum(p["answer"] is not None for p in predictions) / n if n else 0.0}
+    metrics.update(task.test_metrics(records, [r["text"] for r in responses]))
     return predictions, metrics
 
 

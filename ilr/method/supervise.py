@@ -65,9 +65,9 @@ def supervise_labels(gold: list[dict], *, task: Task, params: Params, supervisor
         return write_model_labels(supervisor, load_tokenizer(supervisor), gold, task=task,
                                   params=params), {"kind": kind, "supervisor": supervisor}
     if kind == "noise":
-        if task.name == "sql":
+        if task.name in ("sql", "safety"):
             raise ValueError("supervise.kind 'noise' plants arithmetic mistakes; with task.name "
-                             "sql use supervise.kind model or file")
+                             f"{task.name} use supervise.kind model or file")
         noise = params.supervise.noise
         labels, report = corrupt_records(gold, error_rate=noise.error_rate, mix=noise.mix,
                                          seed=params.seed)

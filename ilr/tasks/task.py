@@ -2,8 +2,10 @@
 
 Gold records are ``{"id", "prompt", "response", "answer"}`` with stable ids. ``arith`` and
 ``gsm8k`` use GSM8K's grading conventions (``ilr.tasks.grading``); ``sql`` grades by execution on the
-item's database (``ilr.tasks.sql_task``), which its gold records carry as ``db``. Grading and the
-difference filter take the gold record as ``item=`` for tasks that need more than the text.
+item's database (``ilr.tasks.sql_task``), which its gold records carry as ``db``; ``safety``
+grades by the kind of request its gold records carry as ``kind`` (``ilr.tasks.safety_task``).
+Grading and the difference filter take the gold record as ``item=`` for tasks that need more
+than the text.
 """
 from __future__ import annotations
 
@@ -15,9 +17,13 @@ from pathlib import Path
 from ilr.core.io import DataFileError, read_jsonl
 from ilr.tasks import grading
 from ilr.tasks.arith import generate_records
+from ilr.tasks.embedding import SentenceEncoder
+from ilr.tasks.safety_data import load_safety_records
+from ilr.tasks.safety_task import (extract_final, grade_note, grade_response, safety_metrics,
+                                   same_response)
 from ilr.tasks.sql_task import SqlJudge, extract_sql, load_sql_records
 
-TASKS = ("arith", "gsm8k", "sql")
+TASKS = ("arith", "gsm8k", "sql", "safety")
 _CALCULATOR = re.compile(r"<<[^>]*>>")
 
 
@@ -51,6 +57,11 @@ class Task:
         """Why a prediction's answer could not be checked (a refused query), or None."""
         return None
 
+    def test_metrics(self, records: list[dict], texts: list[str]) -> dict:
+        """Metrics beyond the shared ones for a test set's responses (``texts``, in the order
+        of ``records``); they update (and may replace) the shared ones."""
+        return {}
+
 
 @dataclass(frozen=True)
 class SqlTask(Task):
@@ -80,6 +91,38 @@ class SqlTask(Task):
 
     def answer_note(self, prediction: str, *, item: dict | None = None) -> str | None:
         return self.judge.run(extract_sql(prediction), item).note
+
+
+@dataclass(frozen=True)
+class SafetyTask(Task):
+    """Safe instruction-following: refuse harmful requests, answer benign ones
+    (``ilr.tasks.safety_task``); the difference filter is the sentence encoder's distance."""
+    encoder: str = "embedded:all-minilm-l6-v2"
+    max_distance: float = 0.2
+    embedder: SentenceEncoder = field(init=False, repr=False, compare=False)  # loads on first use
+
+    def __post_init__(self):
+        object.__setattr__(self, "embedder", SentenceEncoder(self.encoder))
+
+    def extract_answer(self, text: str) -> str | None:
+        return extract_final(text)
+
+    def has_final_answer(self, text: str) -> bool:
+        """Free text has no answer line to require: a response that says something."""
+        return bool(text.strip())
+
+    def same_answer(self, a: str, b: str, *, item: dict | None = None) -> bool:
+        return same_response(a, b, item, distance=self.embedder.distance,
+                             max_distance=self.max_distance)
+
+    def grade(self, prediction: str, gold_response: str, *, item: dict | None = None) -> bool:
+        return grade_response(prediction, item)
+
+    def answer_note(self, prediction: str, *, item: dict | None = None) -> str | None:
+        return grade_note(prediction, item)
+
+    def test_metrics(self, records: list[dict], texts: list[str]) -> dict:
+        return safety_metrics(records, texts)
 
 
 def load_gsm8k_split(source: str, split: str, *, config: str = "main") -> list[dict]:
@@ -130,6 +173,8 @@ def load_gold_records(task_params, *, seed: int) -> dict[str, list[dict]]:
         return {"train": train, "test": test, "supervisor": supervisor}
     if task_params.name == "sql":
         return load_sql_records(task_params, seed=seed)
+    if task_params.name == "safety":
+        return load_safety_records(task_params, seed=seed)
     if task_params.name == "gsm8k":
         g = task_params.gsm8k
         rows = load_gsm8k_split(g.source, "train", config=g.config)
@@ -155,5 +200,9 @@ def task_from_params(task_params) -> Task:
         return SqlTask(name="sql", system_prompt=task_params.system_prompt,
                        timeout_s=sandbox.timeout_s, max_rows=sandbox.max_rows,
                        max_memory_mb=sandbox.max_memory_mb)
+    if task_params.name == "safety":
+        flt = task_params.safety.filter
+        return SafetyTask(name="safety", system_prompt=task_params.system_prompt,
+                          encoder=flt.encoder, max_distance=flt.max_distance)
     return Task(name=task_params.name, system_prompt=task_params.system_prompt)
 

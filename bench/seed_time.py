@@ -53,7 +53,7 @@ def main(argv=None):
     after = float(Path(args.end).read_text()) - float(Path(args.start).read_text())
     record = {"cpu_flags": cpu_flags(), "dtype": resolve_dtype("auto"), "cores": os.cpu_count(),
               "before_s": args.before_s, "after_s": round(after, 1),
-              "ratio": round(after / args.before_s, 3), "commit_before": args.commit_before,
+              "commit_before": args.commit_before,
               "commit_after": args.commit_after, "before_timed_on": args.before_note,
               "after_stage_s": stage_seconds(args.phases)}
     out = Path(args.out)

@@ -177,7 +177,7 @@ def training_attention(model, kernels: str = "library"):
     """Eager attention while ``model`` trains on the CPU path, its own implementation again
     afterwards (what it generates with and is saved with). Why: on the 2-core CPU the backward
     of sdpa's flash kernel for CPUs took 17 ms a layer per batch of 8, 14% of an SFT step, and
-    eager attention's matmuls far less (bench/results/train-kernels.json); for generation sdpa is
+    eager attention's matmuls far less (docs/hardware-and-time.md, Speed); for generation sdpa is
     the faster one there (bench/results/generation-engines.json), so it is put back."""
     if not cpu_train_path(kernels):
         yield model

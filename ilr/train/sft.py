@@ -82,7 +82,7 @@ def sft_trainer_class(kernels: str = "library"):
         Why not TRL's: TRL 1.16 computes it through a chunked log-prob head that has a Triton
         kernel for GPUs and runs as torch ops over ``[chunk, vocab]`` tiles elsewhere, several
         passes per tile for its entropy and top-1 metrics: 47% of a step's CPU time on the
-        2-core CPU (bench/results/train-kernels.json). Logged: the loss and
+        2-core CPU (a torch profile: docs/hardware-and-time.md, Speed). Logged: the loss and
         ``mean_token_accuracy`` as TRL logs them; TRL's ``entropy`` is not computed here.
         """
 

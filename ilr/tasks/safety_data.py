@@ -25,6 +25,7 @@ from pathlib import Path
 from ilr.core.io import DataFileError
 from ilr.tasks.refusal import refuses
 from ilr.tasks.safety_generator import generate_safety_records
+from ilr.tasks.splits import disjoint_splits
 
 log = logging.getLogger("ilr.safety")
 TRAINING_FILE = "training/safety_only_data_Instructions.json"
@@ -131,13 +132,8 @@ def load_safety_records(task_params, *, seed: int) -> dict[str, list[dict]]:
     safety = task_params.safety
     if safety.source == "safety-tuned-llamas":
         return stl_records(task_params, seed=seed)
-    spec = safety.embedded
-    train = generate_safety_records(spec, n=_n_train(task_params), seed=seed, split="train")
     if task_params.n_test is None:
         raise ValueError("task.n_test: the embedded safety task needs a number")
-    test = generate_safety_records(spec, n=task_params.n_test, seed=seed, split="test",
-                                   exclude={r["prompt"] for r in train})
-    supervisor = generate_safety_records(spec, n=task_params.n_supervisor, seed=seed,
-                                         split="supervisor",
-                                         exclude={r["prompt"] for r in train + test})
-    return {"train": train, "test": test, "supervisor": supervisor}
+    return disjoint_splits(generate_safety_records, safety.embedded,
+                           n_train=_n_train(task_params), n_test=task_params.n_test,
+                           n_supervisor=task_params.n_supervisor, seed=seed)

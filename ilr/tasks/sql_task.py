@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ilr.core.io import DataFileError
 from ilr.tasks import sql_sandbox
+from ilr.tasks.splits import disjoint_splits
 from ilr.tasks.sql_generator import generate_sql_records, render_prompt
 
 log = logging.getLogger("ilr.sql")
@@ -141,14 +142,9 @@ def load_sql_records(task_params, *, seed: int) -> dict[str, list[dict]]:
     """``{"train", "test", "supervisor"}`` for ``task.sql.source`` (embedded or bird)."""
     sql = task_params.sql
     if sql.source == "embedded":
-        spec = sql.embedded
-        train = generate_sql_records(spec, n=task_params.n_train, seed=seed, split="train")
-        test = generate_sql_records(spec, n=task_params.n_test, seed=seed, split="test",
-                                    exclude={r["prompt"] for r in train})
-        supervisor = generate_sql_records(spec, n=task_params.n_supervisor, seed=seed,
-                                          split="supervisor",
-                                          exclude={r["prompt"] for r in train + test})
-        return {"train": train, "test": test, "supervisor": supervisor}
+        return disjoint_splits(generate_sql_records, sql.embedded, n_train=task_params.n_train,
+                               n_test=task_params.n_test, n_supervisor=task_params.n_supervisor,
+                               seed=seed)
     bird = sql.bird
     for key in ("train", "train_databases", "test", "test_databases"):
         if not getattr(bird, key):

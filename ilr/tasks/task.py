@@ -21,6 +21,7 @@ from ilr.tasks.embedding import SentenceEncoder
 from ilr.tasks.safety_data import load_safety_records
 from ilr.tasks.safety_task import (extract_final, grade_note, grade_response, safety_metrics,
                                    same_response)
+from ilr.tasks.splits import disjoint_splits
 from ilr.tasks.sql_task import SqlJudge, extract_sql, load_sql_records
 
 TASKS = ("arith", "gsm8k", "sql", "safety")
@@ -163,14 +164,9 @@ def load_gold_records(task_params, *, seed: int) -> dict[str, list[dict]]:
     supervisor and the feedback model) are disjoint draws from the task's training data.
     """
     if task_params.name == "arith":
-        spec = task_params.arith
-        train = generate_records(spec, n=task_params.n_train, seed=seed, split="train")
-        test = generate_records(spec, n=task_params.n_test, seed=seed, split="test",
-                                exclude={r["prompt"] for r in train})
-        supervisor = generate_records(spec, n=task_params.n_supervisor, seed=seed,
-                                      split="supervisor",
-                                      exclude={r["prompt"] for r in train + test})
-        return {"train": train, "test": test, "supervisor": supervisor}
+        return disjoint_splits(generate_records, task_params.arith, n_train=task_params.n_train,
+                               n_test=task_params.n_test, n_supervisor=task_params.n_supervisor,
+                               seed=seed)
     if task_params.name == "sql":
         return load_sql_records(task_params, seed=seed)
     if task_params.name == "safety":

@@ -19,13 +19,12 @@ import os
 import sys
 from pathlib import Path
 
-from train_throughput import FLAGS
+from train_throughput import FLAGS, cpu_info
 
 
 def cpu_flags() -> list[str]:
-    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines()
-                      if line.startswith("flags")), []))
+    """This CPU's matmul-relevant flags (train_throughput's list)."""
+    flags = cpu_info()[1]
     return [f for f in FLAGS if f in flags]
 
 

@@ -39,12 +39,18 @@ FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "am
          "amx_int8")
 
 
-def cpu_line() -> str:
+def cpu_info() -> tuple[str, set[str]]:
+    """The CPU's model name and its flags, from /proc/cpuinfo."""
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     model = next((line.split(":", 1)[1].strip() for line in info.splitlines()
                   if line.startswith("model name")), "unknown CPU")
     flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines()
                       if line.startswith("flags")), []))
+    return model, flags
+
+
+def cpu_line() -> str:
+    model, flags = cpu_info()
     have = " ".join(f if f in flags else f"-{f}" for f in FLAGS)
     line = (f"cpu: {model}; {have}; torch {torch.__version__}, capability "
             f"{torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads")

@@ -11,7 +11,8 @@ from ilr.core.params import load_params
 from ilr.core.phases import phase
 from ilr.measure.evaluate import evaluate_model
 from ilr.tasks.task import task_from_params
-from ilr.train.checkpoints import check_model_source, inference_name, load_tokenizer
+from ilr.train.checkpoints import (check_model_source, inference_name, load_tokenizer,
+                                   saved_parameter_count)
 
 
 def main(argv=None):
@@ -32,6 +33,7 @@ def main(argv=None):
                                               backend=params.generation.backend,
                                               dtype=params.model.dtype)
     metrics["dtype"] = inference_name(params.model.dtype, args.model)  # the engine's dtype too
+    metrics["parameters"] = saved_parameter_count(args.model)  # None for a hub id or an adapter
     with phase("save"), commit_outputs() as out:
         out.jsonl(args.predictions, predictions)
         out.json(args.metrics, metrics)

@@ -57,6 +57,9 @@ class GenerationParams(Section):
 class SupervisorParams(Section):
     """The paper's weak supervisor: the base model fine-tuned on a part of gold half A."""
     n_train: PositiveInt = 200
+    # keep the first k decoder layers of its base (embeddings, final norm and head kept): a
+    # smaller model of the student's family (issue 30); None: every layer
+    layers: Optional[PositiveInt] = None
     args: dict = Field(default_factory=dict)  # trl.SFTConfig fields
     use_lora: bool = False
     lora: dict = Field(default_factory=dict)  # peft.LoraConfig fields, used when use_lora

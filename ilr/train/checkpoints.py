@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import math
 import os
 import re
 import sys
@@ -160,6 +161,23 @@ def save_causal_lm(model, tokenizer, out: str | Path, *, dtype: str = "bfloat16"
         model = model.to(DTYPES[dtype])
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+
+
+def saved_parameter_count(source: str | Path) -> int | None:
+    """How many parameters the safetensors weights in folder ``source`` hold (a tied head is
+    saved once, so counted once, as ``model.parameters()`` counts it); None without them (a hub
+    id, a GGUF, a PEFT adapter folder)."""
+    from safetensors import safe_open
+
+    files = sorted(Path(source).glob("*.safetensors")) if Path(source).is_dir() else []
+    if not files or (Path(source) / "adapter_config.json").is_file():
+        return None
+    total = 0
+    for file in files:
+        with safe_open(file, framework="pt") as weights:
+            for name in weights.keys():
+                total += math.prod(weights.get_slice(name).get_shape())
+    return total
 
 
 def cpu_train_path(kernels: str = "library") -> bool:

@@ -87,3 +87,24 @@ def test_model_kind_labels_only_half_b(monkeypatch, splits):
     labels = write_model_labels(None, None, splits["train"], task=TASK, params=Params())
     assert prompts == [r["prompt"] for r in splits["train"]]
     assert [lab["id"] for lab in labels] == [r["id"] for r in splits["train"]]
+
+
+def test_supervisor_layers_trains_the_cut_base(monkeypatch, splits):
+    """supervisor.layers: k: the trainer gets the base cut to k layers, not the base itself."""
+    seen = {}
+
+    def fake_cut(source, *, layers, out):
+        seen["cut"] = (source, layers)
+        return {"layers": layers, "of_layers": 30, "parameters": 1}
+
+    def fake_trainer(base, records, **kwargs):
+        seen["base"] = base
+        raise StopIteration
+
+    monkeypatch.setattr(supervisor_module, "save_first_layers", fake_cut)
+    monkeypatch.setattr(supervisor_module, "run_sft_trainer", fake_trainer)
+    params = Params(supervisor=SupervisorParams(n_train=25, layers=6))
+    with pytest.raises(StopIteration):
+        train_supervisor("models/base", splits["supervisor"], task=TASK, params=params, out="x")
+    assert seen["cut"] == ("models/base", 6)
+    assert seen["base"] != "models/base" and seen["base"].endswith("first-layers")

@@ -24,6 +24,9 @@ gain, which a test cannot show: it is reproduced when the upper end of the paire
 interval of DPO - SFT accuracy is at most ``dpo_margin`` (and DPO is not significantly better),
 not reproduced when DPO is significantly better, inconclusive otherwise. A claim whose models
 are missing is inconclusive, with p null and a reason.
+
+PGR, the performance gap recovered by SFT r0 between the supervisor and gold, per seed with a
+paired bootstrap interval over the seed's test problems (ilr/measure/pgr.py).
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ import click
 
 from ilr.core.io import DataFileError, write_json
 from ilr.measure.paired_stats import bootstrap_ci, fisher, holm, mcnemar, mean_sd, stratified_mcnemar
+from ilr.measure.pgr import performance_gap_recovered
 from ilr.measure.reliability import sign_test
 from ilr.measure.run_folders import load_run, parse_runs
 from ilr.method.rounds import ROUND_ZERO
@@ -225,6 +229,7 @@ def compare_runs(runs: dict[str, dict], *, n_boot: int = 10_000, seed: int = 0,
                          "primary": f"test/{primary['a']}_vs_{primary['b']}" if primary else None},
             "versions": {n: _version_summary(n, i, runs, opts) for n, i in order.items()},
             "comparisons": comparisons, "rounds": rounds,
+            "pgr": performance_gap_recovered({s: r["test"] for s, r in runs.items()}, **opts),
             "claims": {k: {"statement": text, **verdict} for k, (text, verdict) in claims.items()}}
 
 

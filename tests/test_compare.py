@@ -280,3 +280,51 @@ def test_pgr_with_gold_missing_in_one_seed(tmp_path):
     assert pgr["per_seed"]["seed1"]["value"] is None
     assert pgr["per_seed"]["seed1"]["reason"] == "models missing in this seed: gold"
     assert pgr["mean"] == pytest.approx(0.5) and pgr["sd"] is None  # one seed with a value
+
+
+def hand_points(diff: float) -> str:
+    return f"{100 * diff:+.1f}"
+
+
+def test_every_claim_has_a_reason_naming_each_seeds_difference(tmp_path):
+    # r1 - d1: +10, +2 and -3 points in seeds 0, 1 and 2
+    paths = {f"seed{s}": write_run(tmp_path / f"seed{s}", s, test={"r1": r1})
+             for s, r1 in enumerate((0.60, 0.52, 0.47))}
+    result = compare(paths)
+    primary = result["claims"]["ilr_beats_dpo"]["reason"]
+    assert "seed0 +10.0, seed1 +2.0, seed2 -3.0 points; 2 of 3 seeds in the paper's direction" \
+        in primary
+    assert "(primary, unadjusted)" in primary
+    for key, claim in result["claims"].items():
+        assert isinstance(claim["reason"], str) and claim["reason"], key
+        kind, name = claim["comparison"].split("/")
+        entry = result["comparisons"][kind][name]
+        assert f"{hand_points(entry['diff'])} points pooled" in claim["reason"], key
+        for seed, t in entry["per_seed"].items():
+            assert f"{seed} {hand_points(t['diff'])}" in claim["reason"], (key, seed)
+
+
+def test_an_inconclusive_claims_reason_says_what_the_data_shows(tmp_path):
+    result = compare(runs(tmp_path, same_as={"d1": "r1"}))
+    claim = result["claims"]["ilr_beats_dpo"]
+    assert claim["status"] == "inconclusive"
+    assert "Not significant (p >= 0.05); the CI includes 0 and the pooled estimate is 0" \
+        in claim["reason"]
+    # a small label gain: inconclusive, leaning the paper's way
+    result = compare(runs(tmp_path / "b", fixed={"r1": (3, 1)}))
+    claim = result["claims"]["ilr_raises_label_accuracy"]
+    assert claim["status"] == "inconclusive"
+    assert "the CI includes 0 and the pooled estimate points the paper's way" in claim["reason"]
+    assert "3 of 3 seeds in the paper's direction" in claim["reason"]
+
+
+def test_dpo_claims_reason_compares_the_ci_upper_end_with_the_margin(tmp_path):
+    result = compare(runs(tmp_path, test={"d1": 0.57}))  # d1 - r0 = +2 points
+    claim = result["claims"]["dpo_not_above_sft"]
+    assert claim["status"] == "inconclusive"
+    high = hand_points(claim["diff_ci"][1])
+    assert f"The CI's upper end {high} exceeds the margin of +2.0 points" in claim["reason"]
+    assert "0 of 3 seeds in the paper's direction (d1 not above r0)" in claim["reason"]
+    reproduced = compare(runs(tmp_path / "b"))["claims"]["dpo_not_above_sft"]
+    assert reproduced["status"] == "reproduced" and "is within the margin of +2.0" \
+        in reproduced["reason"]

@@ -2,6 +2,7 @@
 import json
 import random
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from scipy.stats import binomtest, fisher_exact
@@ -10,6 +11,7 @@ from ilr.cli import main as cli
 from ilr.core.io import DataFileError, write_json, write_jsonl
 from ilr.measure.compare import compare_runs, run_compare
 from ilr.measure.paired_stats import bootstrap_ci, holm, stratified_mcnemar
+from ilr.measure.pgr import NO_GAP, seed_pgr
 from ilr.measure.run_folders import load_run, parse_runs
 
 PARAMS = """rounds:
@@ -173,7 +175,11 @@ def test_one_seed_has_no_sd_and_a_missing_arm_makes_its_claim_inconclusive(tmp_p
     result = compare(paths)
     assert result["versions"]["r1"]["test_accuracy"]["sd"] is None
     claim = result["claims"]["sft_beats_supervisor"]
-    assert claim["status"] == "inconclusive" and claim["p"] is None and claim["reason"]
+    assert claim["status"] == "inconclusive" and claim["p"] is None
+    assert claim["reason"] == "models missing in every run"
+    assert result["pgr"]["per_seed"]["seed0"]["value"] is None
+    assert result["pgr"]["per_seed"]["seed0"]["reason"] == "models missing in this seed: supervisor"
+    assert result["pgr"]["mean"] is None and result["pgr"]["seeds"] == []
 
 
 def test_cli_writes_compare_json_without_nan(tmp_path):
@@ -187,7 +193,8 @@ def test_cli_writes_compare_json_without_nan(tmp_path):
     text = out.read_text()
     assert "NaN" not in text and "Infinity" not in text and '"None"' not in text
     data = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in compare.json"))
-    assert set(data) == {"seeds", "runs", "settings", "versions", "comparisons", "rounds", "claims"}
+    assert set(data) == {"seeds", "runs", "settings", "versions", "comparisons", "rounds", "claims",
+                         "pgr"}
     bad = CliRunner().invoke(cli, ["compare", "--run", f"seed0{paths['seed0']}", "--out", str(out)])
     assert bad.exit_code == 1 and "NAME=PATH" in bad.output
 
@@ -209,3 +216,115 @@ def test_stage_script_writes_the_same_file(tmp_path):
     main([a for s, p in paths.items() for a in ("--run", f"{s}={p}")] +
          ["--out", str(out), "--n-boot", "500"])
     assert json.loads(out.read_text())["claims"]["ilr_beats_dpo"]["status"] == "reproduced"
+
+
+# PGR: (r0 - supervisor) / (gold - supervisor), per seed; seed2's gold is no better than its
+# supervisor, so it has no value
+PGR_SEEDS = {0: ({"r0": 0.55, "supervisor": 0.40, "gold": 0.70}, 0.15 / 0.30),
+             1: ({"r0": 0.61, "supervisor": 0.40, "gold": 0.68}, 0.21 / 0.28),
+             2: ({"r0": 0.50, "supervisor": 0.45, "gold": 0.45}, None)}
+
+
+def test_pgr_per_seed_is_the_hand_computed_ratio_inside_its_interval(tmp_path):
+    paths = {f"seed{s}": write_run(tmp_path / f"seed{s}", s, test=test)
+             for s, (test, _) in PGR_SEEDS.items()}
+    pgr = compare(paths)["pgr"]
+    assert "(acc(r0) - acc(supervisor)) / (acc(gold) - acc(supervisor))" in pgr["definition"]
+    for s, (test, expected) in PGR_SEEDS.items():
+        entry = pgr["per_seed"][f"seed{s}"]
+        assert entry["gap"] == pytest.approx(test["gold"] - test["supervisor"])
+        assert entry["recovered"] == pytest.approx(test["r0"] - test["supervisor"])
+        if expected is None:
+            assert entry["value"] is None and entry["ci"] is None
+            assert entry["reason"] == "gold is not above the supervisor in this seed"
+            continue
+        low, high = entry["ci"]
+        assert entry["value"] == pytest.approx(expected) and entry["reason"] is None
+        assert low < expected < high and 0.1 < high - low < 0.8, entry["ci"]
+    assert pgr["seeds"] == ["seed0", "seed1"]
+    assert pgr["mean"] == pytest.approx(0.625)
+    assert pgr["sd"] == pytest.approx(0.125 * 2 ** 0.5)  # sample sd of 0.5 and 0.75
+
+
+def test_pgr_resamples_the_same_problems_for_the_three_models(tmp_path):
+    """r0 right exactly where the supervisor is: every paired resample recovers nothing, so the
+    interval is [0, 0]; resampling the models' problems independently would spread it."""
+    paths = {f"seed{s}": write_run(tmp_path / f"seed{s}", s, test={"r0": 0.40},
+                                   same_as={"r0": "supervisor"}) for s in range(2)}
+    pgr = compare(paths)["pgr"]
+    for entry in pgr["per_seed"].values():
+        assert entry["value"] == 0 and entry["ci"] == [0, 0] and entry["skipped"] == 0
+    assert (pgr["mean"], pgr["sd"]) == (0, 0)
+
+
+def test_pgr_skips_and_counts_resamples_where_gold_is_not_above_the_supervisor():
+    # 40 problems: the supervisor right on 10, gold on the same 10 and one more, r0 on 10 of
+    # the 11 gold gets right: a gap of one problem, which many resamples lose
+    sup = [1] * 10 + [0] * 30
+    gold = [1] * 11 + [0] * 29
+    r0 = [0] + [1] * 10 + [0] * 29
+    rng = np.random.default_rng(0)
+    entry = seed_pgr(np.array([r0, sup, gold]), n_boot=1000, rng=rng, level=0.95)
+    assert entry["value"] == 0.0 and entry["gap"] == pytest.approx(1 / 40)
+    assert 200 < entry["skipped"] < 800  # P(the one gold-only problem is not drawn) = 0.36
+    assert entry["ci"] is not None
+    flat = seed_pgr(np.array([r0, sup, sup]), n_boot=1000, rng=rng, level=0.95)
+    assert (flat["value"], flat["ci"], flat["reason"]) == (None, None, NO_GAP)
+    assert flat["gap"] == 0 and flat["recovered"] == 0
+
+
+def test_pgr_with_gold_missing_in_one_seed(tmp_path):
+    paths = runs(tmp_path, n_seeds=2)
+    (paths["seed1"] / "data/predictions/gold.jsonl").unlink()
+    pgr = compare(paths)["pgr"]
+    assert pgr["per_seed"]["seed1"]["value"] is None
+    assert pgr["per_seed"]["seed1"]["reason"] == "models missing in this seed: gold"
+    assert pgr["mean"] == pytest.approx(0.5) and pgr["sd"] is None  # one seed with a value
+
+
+def hand_points(diff: float) -> str:
+    return f"{100 * diff:+.1f}"
+
+
+def test_every_claim_has_a_reason_naming_each_seeds_difference(tmp_path):
+    # r1 - d1: +10, +2 and -3 points in seeds 0, 1 and 2
+    paths = {f"seed{s}": write_run(tmp_path / f"seed{s}", s, test={"r1": r1})
+             for s, r1 in enumerate((0.60, 0.52, 0.47))}
+    result = compare(paths)
+    primary = result["claims"]["ilr_beats_dpo"]["reason"]
+    assert "seed0 +10.0, seed1 +2.0, seed2 -3.0 points; 2 of 3 seeds in the paper's direction" \
+        in primary
+    assert "(primary, unadjusted)" in primary
+    for key, claim in result["claims"].items():
+        assert isinstance(claim["reason"], str) and claim["reason"], key
+        kind, name = claim["comparison"].split("/")
+        entry = result["comparisons"][kind][name]
+        assert f"{hand_points(entry['diff'])} points pooled" in claim["reason"], key
+        for seed, t in entry["per_seed"].items():
+            assert f"{seed} {hand_points(t['diff'])}" in claim["reason"], (key, seed)
+
+
+def test_an_inconclusive_claims_reason_says_what_the_data_shows(tmp_path):
+    result = compare(runs(tmp_path, same_as={"d1": "r1"}))
+    claim = result["claims"]["ilr_beats_dpo"]
+    assert claim["status"] == "inconclusive"
+    assert "Not significant (p >= 0.05); the CI includes 0 and the pooled estimate is 0" \
+        in claim["reason"]
+    # a small label gain: inconclusive, leaning the paper's way
+    result = compare(runs(tmp_path / "b", fixed={"r1": (3, 1)}))
+    claim = result["claims"]["ilr_raises_label_accuracy"]
+    assert claim["status"] == "inconclusive"
+    assert "the CI includes 0 and the pooled estimate points the paper's way" in claim["reason"]
+    assert "3 of 3 seeds in the paper's direction" in claim["reason"]
+
+
+def test_dpo_claims_reason_compares_the_ci_upper_end_with_the_margin(tmp_path):
+    result = compare(runs(tmp_path, test={"d1": 0.57}))  # d1 - r0 = +2 points
+    claim = result["claims"]["dpo_not_above_sft"]
+    assert claim["status"] == "inconclusive"
+    high = hand_points(claim["diff_ci"][1])
+    assert f"The CI's upper end {high} exceeds the margin of +2.0 points" in claim["reason"]
+    assert "0 of 3 seeds in the paper's direction (d1 not above r0)" in claim["reason"]
+    reproduced = compare(runs(tmp_path / "b"))["claims"]["dpo_not_above_sft"]
+    assert reproduced["status"] == "reproduced" and "is within the margin of +2.0" \
+        in reproduced["reason"]

@@ -12,7 +12,8 @@ from ilr.cli import main
 from ilr.core.io import write_json
 from ilr.measure.compare import compare_runs
 from ilr.measure.run_folders import load_run
-from ilr.report.seed_charts import ARM_COLORS, claim_table_rows, render_seed_charts, seed_chart_rows
+from ilr.report.seed_charts import (ARM_COLORS, claim_table_rows, pgr_table, render_seed_charts,
+                                   seed_chart_rows)
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +55,47 @@ def test_claims_table_has_no_none(three_seeds):
     assert rows[-1]["p"] == "–" and all("None" not in str(r) for r in rows)
 
 
+def test_every_claim_row_says_why(three_seeds):
+    for row in claim_table_rows(three_seeds):
+        assert row["reason"] and "points pooled" in row["reason"], row
+        assert all(f"seed{s} " in row["reason"] for s in range(3)), row
+
+
+def test_pgr_table_has_a_row_per_seed_and_says_why_one_has_none(three_seeds):
+    table = pgr_table(three_seeds)  # planted: (0.55 - 0.40) / (0.70 - 0.40) = 0.5 in each seed
+    assert [r["seed"] for r in table["rows"]] == ["seed0", "seed1", "seed2"]
+    assert {(r["pgr"], r["recovered"], r["gap"]) for r in table["rows"]} == {
+        ("0.500", "+15.0", "+30.0")}
+    assert table["mean"] == "0.500 ± 0.000" and table["n"] == 3
+    low, high = table["rows"][0]["ci"].split(" to ")
+    assert float(low) < 0.5 < float(high)
+    pgr = three_seeds["pgr"]
+    flat = {**pgr, "seeds": ["seed0"], "sd": None, "per_seed": {
+        "seed0": pgr["per_seed"]["seed0"],
+        "seed1": {"value": None, "ci": None, "gap": 0.0, "recovered": 0.01,
+                  "reason": "gold is not above the supervisor in this seed"}}}
+    table = pgr_table({**three_seeds, "pgr": flat})
+    assert table["mean"] == "0.500" and table["rows"][1]["pgr"] == table["rows"][1]["ci"] == "–"
+    assert table["rows"][1]["note"] == "gold is not above the supervisor in this seed"
+    assert pgr_table({k: v for k, v in three_seeds.items() if k != "pgr"}) is None
+
+
+def test_the_report_shows_pgr_and_each_claims_reason(three_seeds, tmp_path):
+    from ilr.core.params import Params
+    from ilr.report.report import collect_run, render_report
+    from ilr.tasks.task import task_from_params
+
+    write_json(tmp_path / "metrics/compare.json", three_seeds)
+    params = Params()
+    page = render_report(collect_run(params, task=task_from_params(params.task), root=tmp_path,
+                                     summary_rows=[]))
+    claims = page[page.index('id="claims"'):page.index('id="pgr"')]
+    assert claims.count("points pooled") == len(three_seeds["claims"])
+    pgr = page[page.index('id="pgr"'):].split("</table>")[0]
+    assert pgr.count("<tr>") == 4 and pgr.count("<td>0.500</td>") == 3
+    assert "performance gap recovered" in page.lower() and "None" not in pgr
+
+
 def test_the_report_draws_error_bars_legends_and_references(three_seeds, planted_run, tmp_path):
     root = tmp_path / "run"
     shutil.copytree(planted_run[0], root)
@@ -77,3 +119,4 @@ def test_the_report_draws_error_bars_legends_and_references(three_seeds, planted
             assert colour in seeds
     claims = dom[dom.index('id="claims"'):]
     assert "SFT r0 beats the weak supervisor" in claims and ">None<" not in dom
+    assert "points pooled" in claims and 'id="pgr"' in claims

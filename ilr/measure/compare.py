@@ -23,7 +23,11 @@ significant in the opposite direction, inconclusive otherwise. "DPO does not bea
 gain, which a test cannot show: it is reproduced when the upper end of the paired-bootstrap
 interval of DPO - SFT accuracy is at most ``dpo_margin`` (and DPO is not significantly better),
 not reproduced when DPO is significantly better, inconclusive otherwise. A claim whose models
-are missing is inconclusive, with p null and a reason.
+are missing is inconclusive, with p null and a reason; every other claim's reason says what
+decided it, from the pooled and per-seed differences (ilr/measure/claim_reasons.py).
+
+PGR, the performance gap recovered by SFT r0 between the supervisor and gold, per seed with a
+paired bootstrap interval over the seed's test problems (ilr/measure/pgr.py).
 """
 from __future__ import annotations
 
@@ -33,7 +37,9 @@ from pathlib import Path
 import click
 
 from ilr.core.io import DataFileError, write_json
+from ilr.measure.claim_reasons import MISSING, claim_reason
 from ilr.measure.paired_stats import bootstrap_ci, fisher, holm, mcnemar, mean_sd, stratified_mcnemar
+from ilr.measure.pgr import performance_gap_recovered
 from ilr.measure.reliability import sign_test
 from ilr.measure.run_folders import load_run, parse_runs
 from ilr.method.rounds import ROUND_ZERO
@@ -153,7 +159,7 @@ def _judge(entry: dict | None, direction: int, alpha: float, *,
            margin: float | None = None) -> dict:
     if entry is None:
         return {"status": "inconclusive", "p": None, "p_raw": None, "diff": None,
-                "diff_ci": None, "comparison": None, "reason": "models missing in every run"}
+                "diff_ci": None, "comparison": None, "reason": MISSING}
     p = entry["p_adjusted"] if entry["role"] == "secondary" else entry["p"]
     sign = (entry["a_only"] > entry["b_only"]) - (entry["a_only"] < entry["b_only"])
     significant = p is not None and p < alpha
@@ -164,7 +170,9 @@ def _judge(entry: dict | None, direction: int, alpha: float, *,
         status = ("reproduced" if significant and sign == direction else "not reproduced"
                   if significant and sign == -direction else "inconclusive")
     return {"status": status, "p": p, "p_raw": entry["p"], "diff": entry["diff"],
-            "diff_ci": entry["diff_ci"], "reason": None,
+            "diff_ci": entry["diff_ci"],
+            "reason": claim_reason(entry, status=status, p=p, direction=direction, alpha=alpha,
+                                   margin=margin),
             "comparison": f"{entry['kind']}/{entry['a']}_vs_{entry['b']}"}
 
 
@@ -225,6 +233,7 @@ def compare_runs(runs: dict[str, dict], *, n_boot: int = 10_000, seed: int = 0,
                          "primary": f"test/{primary['a']}_vs_{primary['b']}" if primary else None},
             "versions": {n: _version_summary(n, i, runs, opts) for n, i in order.items()},
             "comparisons": comparisons, "rounds": rounds,
+            "pgr": performance_gap_recovered({s: r["test"] for s, r in runs.items()}, **opts),
             "claims": {k: {"statement": text, **verdict} for k, (text, verdict) in claims.items()}}
 
 

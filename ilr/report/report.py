@@ -14,7 +14,8 @@ from ilr.core.io import atomic_path, read_csv, read_json, read_jsonl
 from ilr.core.params import Params
 from ilr.method.rounds import ROUND_ZERO, round_depth
 from ilr.report.audit import build_audit_rows, order_versions
-from ilr.report.seed_charts import arm_color, claim_table_rows, render_seed_charts, x_axis
+from ilr.report.seed_charts import (arm_color, claim_table_rows, pgr_table, render_seed_charts,
+                                    x_axis)
 from ilr.report.summary import ARMS, FIELDS, merge_round_metrics
 from ilr.tasks.task import Task
 
@@ -124,7 +125,7 @@ def render_report(run: dict) -> str:
                                          f"(dashed: break-even {_mean_break_even(run['sweep']):.2f})"))
     compare = run.get("compare")
     seeds = ({"n": len(compare.get("seeds", [])), "charts": render_seed_charts(compare),
-              "claims": claim_table_rows(compare)} if compare else None)
+              "claims": claim_table_rows(compare), "pgr": pgr_table(compare)} if compare else None)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     return env.from_string(TEMPLATE).render(run=run, charts=charts, columns=ROUND_COLUMNS,
                                             summary_rows=summary_rows, seeds=seeds)
@@ -153,7 +154,12 @@ th { background: #f3f3f3; } td.text { text-align: left; font-family: monospace; 
 <div class="charts" id="seed-charts">{% for chart in seeds.charts %}<figure class="chart">{{ chart|safe }}</figure>{% endfor %}</div>
 <table id="claims"><tr><th>the paper's claim</th><th>here</th><th>p</th><th>why</th></tr>
 {% for c in seeds.claims %}<tr><td class="text">{{ c.claim }}</td><td class="text">{{ c.status }}</td><td>{{ c.p }}</td><td class="text">{{ c.reason }}</td></tr>{% endfor %}
-</table>{% endif %}
+</table>
+{% if seeds.pgr %}<h3>Performance gap recovered by SFT r0 (PGR)</h3>
+<p>{{ seeds.pgr.definition }}. Mean ± sd over the {{ seeds.pgr.n }} seeds with a value: {{ seeds.pgr.mean }}.</p>
+<table id="pgr"><tr><th>seed</th><th>PGR</th><th>CI</th><th>r0 &minus; supervisor (points)</th><th>gold &minus; supervisor (points)</th><th>note</th></tr>
+{% for r in seeds.pgr.rows %}<tr><td class="text">{{ r.seed }}</td><td>{{ r.pgr }}</td><td>{{ r.ci }}</td><td>{{ r.recovered }}</td><td>{{ r.gap }}</td><td class="text">{{ r.note }}</td></tr>{% endfor %}
+</table>{% endif %}{% endif %}
 <h2>Accuracy by round{% if seeds %} ({{ run.compare.seeds[0] }}, the main run){% endif %}</h2>
 <div class="charts" id="charts">{% for chart in charts %}<figure class="chart">{{ chart|safe }}</figure>{% endfor %}</div>
 <table id="rounds"><tr>{% for c in columns %}<th>{{ c }}</th>{% endfor %}</tr>

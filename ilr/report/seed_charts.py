@@ -3,7 +3,9 @@ with error bars, and the weak supervisor, SFT r0 and the gold ceiling as referen
 
 :func:`seed_chart_rows` is pure (compare.json in, chart rows out); :func:`render_seed_charts`
 draws them with Altair as inline SVG, one colour per arm (:data:`ARM_COLORS`, shared with the
-single-run charts of ilr/report/report.py).
+single-run charts of ilr/report/report.py). :func:`claim_table_rows` and :func:`pgr_table` are
+the claims table (with each claim's reason) and the table of PGR, the performance gap
+recovered, per seed.
 """
 from __future__ import annotations
 
@@ -110,3 +112,33 @@ def claim_table_rows(compare: dict) -> list[dict]:
              "p": "–" if c.get("p") is None else f"{c['p']:.3g}",
              "reason": c.get("reason") or ""}
             for key, c in compare.get("claims", {}).items()]
+
+
+def _num(value: float | None, fmt: str = ".3f") -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+def _points(share: float | None) -> str:
+    return "–" if share is None else f"{100 * share:+.1f}"
+
+
+def pgr_table(compare: dict) -> dict | None:
+    """PGR per seed as table rows (value, interval, the recovered and total gap in points, why a
+    seed has none or how many resamples had no gap), its mean ± sd over seeds and definition;
+    None for a compare.json without PGR."""
+    pgr = compare.get("pgr")
+    if not pgr:
+        return None
+    n_boot = compare.get("settings", {}).get("n_boot")
+    rows = []
+    for seed, e in pgr.get("per_seed", {}).items():
+        note = e.get("reason") or ""
+        if not note and e.get("skipped"):
+            note = f"{e['skipped']} of {n_boot} resamples had no gap (skipped)"
+        rows.append({"seed": seed, "pgr": _num(e.get("value")),
+                     "ci": "–" if not e.get("ci") else f"{e['ci'][0]:.3f} to {e['ci'][1]:.3f}",
+                     "recovered": _points(e.get("recovered")), "gap": _points(e.get("gap")),
+                     "note": note})
+    mean = _num(pgr.get("mean")) + ("" if pgr.get("sd") is None else f" ± {pgr['sd']:.3f}")
+    return {"rows": rows, "mean": mean, "n": len(pgr.get("seeds") or []),
+            "definition": pgr.get("definition", "")}

@@ -28,14 +28,16 @@ def test_every_profile_applied_to_params_yaml_loads(tmp_path, path):
 def _drift(written: dict, default: Section, where: str = "") -> list[str]:
     """The keys params.yaml sets to something other than the models' default. Free-form
     mappings with no default of their own (library config fields under `args`/`lora`, which
-    the library defaults; the named `rounds`/`dpo_rounds`) and lists whose default is empty
-    (`seeds`: none by default, the committed run's three-seed comparison in params.yaml) are
-    the file's alone."""
+    the library defaults; the named `rounds`/`dpo_rounds`), `propose.versions` (the prevs of
+    those rounds) and lists whose default is empty (`seeds`: none by default, the committed
+    run's three-seed comparison in params.yaml) are the file's alone."""
     found = []
     for key, value in written.items():
         dotted, current = f"{where}{key}", getattr(default, key)
         if isinstance(current, Section):
             found += _drift(value or {}, current, f"{dotted}.")
+        elif dotted == "propose.versions":
+            continue
         elif value != current and not any(current == empty and isinstance(value, type(empty))
                                            for empty in ({}, [])):
             found.append(f"{dotted}: params.yaml {value!r}, default {current!r}")
@@ -215,7 +217,9 @@ def test_each_round_prev_needs_its_proposals(tmp_path):
     """A round whose prev is not in propose.versions has no propose stage to read: refused with
     the list to write; rounds with the same prev share one version."""
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["rounds"]["r2"] = {"prev": "r1", "mode": "feedback"}
+    params["rounds"] = {"r1": {"prev": "r0", "mode": "feedback"},
+                        "r2": {"prev": "r1", "mode": "feedback"}}
+    params["propose"]["versions"] = ["r0"]
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     with pytest.raises(ParamsError, match=r"propose.versions: \['r0'\] lacks \['r1'\].*\['r0', 'r1'\]"):
@@ -227,3 +231,17 @@ def test_each_round_prev_needs_its_proposals(tmp_path):
     path.write_text(yaml.safe_dump(params))
     with pytest.raises(ParamsError, match="lists a version twice"):
         load_params(path)
+
+
+def test_proposal_versions_no_round_refines_are_refused():
+    """A version in propose.versions that no round refines would wait on labels no stage
+    writes (a profile that keeps fewer rounds than params.yaml lists versions for)."""
+    import pytest
+
+    from ilr.core.params import RoundParams
+    from ilr.method.rounds import check_proposal_versions
+
+    rounds = {"r1": RoundParams(prev="r0", mode="feedback")}
+    check_proposal_versions(rounds, ["r0"])
+    with pytest.raises(ValueError, match=r"lists \['r1'\], which no round refines; set it to \['r0'\]"):
+        check_proposal_versions(rounds, ["r0", "r1"])

@@ -40,6 +40,10 @@ def check_proposal_versions(rounds: dict, versions: list[str]) -> None:
     if missing:
         raise ValueError(f"propose.versions: {versions} lacks {missing}, the prev of a round; "
                          f"set it to {needed}")
+    unused = [v for v in versions if v not in needed and v != ROUND_ZERO]
+    if unused:  # its propose stage would wait on labels no stage writes (a profile's rounds)
+        raise ValueError(f"propose.versions: {versions} lists {unused}, which no round refines; "
+                         f"set it to {needed or [ROUND_ZERO]}")
 
 
 def produced_policies(rounds: dict, dpo_rounds: dict) -> list[str]:

@@ -48,6 +48,7 @@ def planted_run(tmp_path_factory):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["feedback"]["kind"] = "oracle"
     params["rounds"] = {"r1": {"prev": "r0", "mode": "feedback"}, "n1": {"prev": "r0", "mode": "naive"}}
+    params["propose"]["versions"] = ["r0"]
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     write_jsonl(root / "data/gold/train.jsonl", gold)
     write_jsonl(root / "data/labels/r0.jsonl", r0)

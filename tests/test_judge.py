@@ -40,6 +40,7 @@ def round_dir(tmp_path, monkeypatch):
     params["feedback"]["kind"] = "file"
     params["refine"]["alpha"] = 1.0
     params["rounds"] = {"r1": {"prev": "r0", "mode": "feedback"}, "n1": {"prev": "r0", "mode": "naive"}}
+    params["propose"]["versions"] = ["r0"]
     params["seeds"] = []
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     write_jsonl(tmp_path / "data/gold/train.jsonl", gold)

@@ -43,6 +43,7 @@ def sql_repo(tmp_path_factory):
     copy_repo_files(root)
     params = apply_profile(yaml.safe_load((root / "params.yaml").read_text()), QUICK)
     params["rounds"] = {"r1": {"prev": "r0", "mode": "feedback"}}
+    params["propose"]["versions"] = ["r0"]
     params["dpo_rounds"] = QUICK.replace["dpo_rounds"]
     params["task"]["name"] = "sql"
     params["task"]["sql"]["sandbox"]["timeout_s"] = 0.5

@@ -3,12 +3,13 @@
     python bench/generate.py --model models/base --prompts 64 --max-new-tokens 64
     python bench/generate.py --model models/base --prompts 64 --max-new-tokens 64 --vllm
     python bench/generate.py --variants eager,static --json out.json   # other HF set-ups
+    python bench/generate.py --model models/sft/r0 --variants batch128  # another batch size
 
 ``--variants`` times the batched engine again with eager attention (``eager``) and with a
 static KV cache whose decoding step ``torch.compile`` compiles (``static``: transformers'
 ``cache_implementation="static"`` and a ``CompileConfig``, which it applies on a CPU only when
-asked), each against the default (sdpa, dynamic cache) on the same prompts, with how many
-greedy answers equal the default's. ``--json`` writes every figure printed.
+asked) and with another batch size (``batch<N>``), each against the default (sdpa, dynamic
+cache, ``--batch-size``) on the same prompts, with how many greedy answers equal the default's. ``--json`` writes every figure printed.
 
 Both run on the same arith test prompts in one process, greedy, same dtype; prints both and the
 ratio. With --vllm the second engine is vLLM (``generation.backend: vllm``): it prints how many
@@ -48,7 +49,7 @@ def main():
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--vllm", action="store_true", help="compare with the vLLM engine")
     parser.add_argument("--dtype", default="float32", help="model.dtype of both engines")
-    parser.add_argument("--variants", default="", help="comma-separated: eager, static")
+    parser.add_argument("--variants", default="", help="comma-separated: eager, static, batch<N>")
     parser.add_argument("--json", help="write the figures to this JSON file")
     args = parser.parse_args()
     model = load_causal_lm(args.model, dtype=inference_dtype(args.dtype))
@@ -90,13 +91,16 @@ def main():
 
 
 def time_variant(variant, model, tokenizer, conversations, params, reference, rate) -> dict:
-    """The batched engine with eager attention or a compiled static cache, against ``reference``."""
+    """The batched engine with eager attention, a compiled static cache or another batch size,
+    against ``reference``."""
     from transformers import CompileConfig
 
     from ilr.engines import generation
 
     before, generate = model.config._attn_implementation, model.generate
-    if variant == "eager":
+    if variant.startswith("batch") and variant[5:].isdigit():
+        params = params.model_copy(update={"batch_size": int(variant[5:])})
+    elif variant == "eager":
         model.set_attn_implementation("eager")
     elif variant == "static":
         config = CompileConfig(fullgraph=True, dynamic=False)
@@ -104,7 +108,7 @@ def time_variant(variant, model, tokenizer, conversations, params, reference, ra
         model.generate = lambda **kw: generate(**kw, cache_implementation="static",
                                                compile_config=config)
     else:
-        raise SystemExit(f"--variants: unknown {variant!r}; choose eager or static")
+        raise SystemExit(f"--variants: unknown {variant!r}; choose eager, static or batch<N>")
     start = time.perf_counter()
     got = generation.generate_transformers(model, tokenizer, conversations, params=params)
     seconds = time.perf_counter() - start

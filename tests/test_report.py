@@ -55,3 +55,24 @@ def test_round_zero_is_listed_once_per_arm_and_missing_values_are_dashes(tmp_pat
     assert [(r["version"], r["arm"]) for r in run["rounds"]] == [("r0", "ilr"), ("r0", "naive")]
     page = render_report(run)
     assert "None" not in page.split('id="summary"')[1].split("</table>")[0]
+
+
+def test_dpo_rounds_are_on_the_test_chart_from_round_zero(tmp_path):
+    """Iterative DPO rounds (d2 from d1) are points 0, 1, 2 of the dpo arm's test accuracy;
+    DPO keeps the labels, so the label chart has no dpo row."""
+    from ilr.core.io import write_json
+    from ilr.core.params import DpoRoundParams, Params, RoundParams
+    from ilr.report.report import collect_run
+    from ilr.tasks.task import task_from_params
+
+    write_json(tmp_path / "metrics/rounds/r0.json", {"accuracy": 0.4})
+    write_json(tmp_path / "metrics/labels/r0.json", {"label_accuracy": 0.5})
+    write_json(tmp_path / "metrics/dpo/d1.json", {"accuracy": 0.41})
+    write_json(tmp_path / "metrics/dpo/d2.json", {"accuracy": 0.43})
+    params = Params(rounds={"r1": RoundParams(prev="r0")},
+                    dpo_rounds={"d1": DpoRoundParams(policy="models/sft/r0"),
+                                "d2": DpoRoundParams(policy="models/dpo/d1")})
+    run = collect_run(params, task=task_from_params(params.task), root=tmp_path, summary_rows=[])
+    dpo = [(r["version"], r["round"], r["test_accuracy"], r["label_accuracy"])
+           for r in run["rounds"] if r["arm"] == "dpo"]
+    assert dpo == [("r0", 0, 0.4, None), ("d1", 1, 0.41, None), ("d2", 2, 0.43, None)]

@@ -16,7 +16,7 @@ from ilr.method.rounds import ROUND_ZERO, round_depth
 from ilr.report.audit import build_audit_rows, order_versions
 from ilr.report.seed_charts import (arm_color, claim_table_rows, pgr_table, render_seed_charts,
                                     x_axis)
-from ilr.report.summary import ARMS, FIELDS, merge_round_metrics
+from ilr.report.summary import ARMS, FIELDS, dpo_depth, merge_round_metrics
 from ilr.tasks.task import Task
 
 ROUND_COLUMNS = ["version", "arm", "round", "test_accuracy", "label_accuracy", "n_compared",
@@ -41,6 +41,13 @@ def collect_run(params: Params, *, task: Task, root: str | Path = ".", samples: 
             rounds.append({"version": ROUND_ZERO, "arm": arm, "round": 0,
                            "test_accuracy": r0_test["accuracy"],
                            "label_accuracy": r0_labels["label_accuracy"]})
+    dpo = {name: m for name in params.dpo_rounds
+           if (m := _maybe_json(root / f"metrics/dpo/{name}.json"))}
+    if dpo and r0_test:  # DPO keeps the labels: its rounds are on the test chart only
+        rounds.append({"version": ROUND_ZERO, "arm": "dpo", "round": 0,
+                       "test_accuracy": r0_test["accuracy"], "label_accuracy": None})
+    rounds += [{"version": name, "arm": "dpo", "round": dpo_depth(params.dpo_rounds, name),
+                "test_accuracy": m["accuracy"], "label_accuracy": None} for name, m in dpo.items()]
     audits = {}
     for name in order_versions(params.rounds)[1:]:
         found = {kind: {name: m} if (m := _maybe_json(root / f"metrics/{kind}/{name}.json")) else {}

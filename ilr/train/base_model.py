@@ -19,7 +19,7 @@ def save_first_layers(source: str, *, layers: int, out: str, dtype: str = "float
     """Save into ``out`` the model ``source`` cut to its first ``layers`` decoder layers, with
     its embeddings, final norm and head: a smaller model of the same family (``supervisor.layers``,
     issue 30). Returns its layer and parameter counts."""
-    model = load_causal_lm(source, key=None)
+    model = load_causal_lm(source)
     decoder = getattr(getattr(model, "model", None), "layers", None)
     if decoder is None:
         raise ValueError(f"supervisor.layers: {type(model).__name__} has no `model.layers` list "

@@ -44,8 +44,14 @@ def test_history_follows_one_example_across_rounds():
                          gold={g["id"]: g})
     assert [(r["version"], r["event"], r["correct"]) for r in rows] == [
         ("r0", "start", False), ("r1", "replaced", True), ("r2", "kept (agreed)", True),
-        ("n1", "kept (feedback refused)", False)]
+        ("n1", "kept (not drawn)", False)]
     assert rows[1]["score"] == 0.8 and rows[1]["answer"] == TASK.extract_answer(g["response"])
+    audits["r1"][g["id"]] = {"accepted": False, "score": 0.8}  # preferred, left out by the cap
+    assert build_history(g["id"], versions=versions, audits=audits, rounds=ROUNDS,
+                         task=TASK)[1]["event"] == "kept (over the cap)"
+    audits["r1"][g["id"]] = {"accepted": False, "score": 0.5}  # not preferred
+    assert build_history(g["id"], versions=versions, audits=audits, rounds=ROUNDS,
+                         task=TASK)[1]["event"] == "kept (feedback refused)"
     with pytest.raises(KeyError, match="in none of the label versions"):
         build_history("nope", versions=versions, audits=audits, rounds=ROUNDS, task=TASK)
 

@@ -34,6 +34,16 @@ def count_audit_rows(rows: list[dict]) -> dict:
             "broken": sum(bool(r["old_correct"] and r["new_correct"] is False) for r in replaced)}
 
 
+def kept_reason(item: dict, *, mode: str) -> str:
+    """Why a compared proposal did not replace its label: a naive round draws at random among
+    the differing proposals (no feedback), a feedback round refuses a proposal not preferred
+    (score <= 0.5) and keeps a preferred one the alpha cap left out."""
+    if mode != "feedback":
+        return "kept (not drawn)"
+    score = item.get("score")
+    return "kept (over the cap)" if score is not None and score > 0.5 else "kept (feedback refused)"
+
+
 def build_history(example_id: str, *, versions: dict[str, dict], audits: dict[str, dict],
                   rounds: dict, task: Task, gold: dict | None = None) -> list[dict]:
     """The lineage of one example's label: one row per version, in round order, saying which
@@ -50,7 +60,8 @@ def build_history(example_id: str, *, versions: dict[str, dict], audits: dict[st
         item = audits.get(name, {}).get(example_id)
         rows.append({"version": name, "prev": prev, "answer": task.extract_answer(response),
                      "event": ("start" if prev is None else "replaced" if item and item["accepted"]
-                               else "kept (feedback refused)" if item else "kept (agreed)"),
+                               else kept_reason(item, mode=rounds[name].mode) if item
+                               else "kept (agreed)"),
                      "score": item["score"] if item else None,
                      "correct": task.grade(response, gold[example_id]["response"],
                                            item=gold[example_id])

@@ -104,7 +104,7 @@ class FeedbackModelParams(Section):
     """The comparison classifier: pairs from gold and supervisor checkpoints' outputs on half A."""
     # classifier (2-way, asked in both orders) | reward (RewardTrainer)
     head: Literal["classifier", "reward"] = "classifier"
-    n_pairs: PositiveInt = 200  # pairs sampled from every gold/right/wrong pair the outputs allow
+    n_pairs: PositiveInt = 100  # pairs sampled from every gold/right/wrong pair the outputs allow
     max_length: PositiveInt = 384
     heldout_share: Probability = 0.1  # share of the prompts held out for early stopping and metrics
     early_stopping_patience: int = 1  # epochs without a lower held-out loss before stopping
@@ -185,7 +185,7 @@ class DpoParams(Section):
 
 class KlParams(Section):
     """KL from the round-0 SFT policy, sampled on test prompts (``ilr.measure.kl``)."""
-    n_prompts: PositiveInt = 100
+    n_prompts: PositiveInt = 50
     generation: GenerationParams = Field(default_factory=lambda: GenerationParams(
         do_sample=True, temperature=1.0))
 

@@ -69,8 +69,8 @@ class SafetyParams(Section):
 class TaskParams(Section):
     name: Literal["arith", "gsm8k", "sql", "safety"] = "arith"
     system_prompt: str = "Solve the problem step by step, then give the final answer after ####."
-    n_train: Optional[PositiveInt] = 400
-    n_test: Optional[PositiveInt] = 500
+    n_train: Optional[PositiveInt] = 120
+    n_test: Optional[PositiveInt] = 200
     n_supervisor: PositiveInt = 400  # gold half A: the weak supervisor's and feedback model's data
     data_seed: NonNegativeInt = 0    # the problems and their splits; `seed` is the method's
     arith: ArithSpec = Field(default_factory=ArithSpec)

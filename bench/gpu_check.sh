@@ -5,7 +5,7 @@
 # `dvc repro` gets BUDGET seconds (default 480) and the stages that did not finish by then are
 # listed; the engine bench gets the rest.
 #
-#   bash bench/gpu_check.sh                      # the embedded default (400 prompts, 200 test)
+#   bash bench/gpu_check.sh                      # the embedded default (120 prompts, 200 test problems)
 #   bash bench/gpu_check.sh --profile profiles/quick.yaml   # tiny sizes: start-up costs only
 #   bash bench/gpu_check.sh --dry-run            # no GPU: set up the copy, list the stages, stop
 #

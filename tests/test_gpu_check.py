@@ -21,7 +21,7 @@ def test_dry_run_sets_up_the_vllm_repro_of_the_default(tmp_path):
     keep = tmp_path / "copy"
     result = run_check("--dry-run", "--keep", str(keep), tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "generation.backend vllm, model.dtype auto, 400 prompts, 500 test problems" in result.stdout
+    assert "generation.backend vllm, model.dtype auto, 120 prompts, 200 test problems" in result.stdout
     stages = [line.strip() for line in result.stdout.splitlines() if line.startswith("  ")]
     assert stages[0] == "base_model" and stages[-1] == "report"
     assert {"supervisor", "evaluate@base", "propose@r0", "dpo_pairs@d1", "round_kl@r1"} <= set(stages)

@@ -1,6 +1,11 @@
 """Append one whole-seed timing to bench/results/seed-time.json (issue 29's record).
 
     date +%s > start; ILR_PHASES_FILE=phases.jsonl dvc repro; date +%s > end   # in a clone
+
+Issue 29 times one seed of c674c92's default (one round per arm, 400 prompts, 500 test
+problems); since then the default has three rounds per arm at 120 and 200, so a clone of a later
+commit needs those params back (profiles/full.yaml's sizes, `seeds: []`, rounds r1 and n1,
+dpo_rounds d1) before the timed `dvc repro`.
     python bench/seed_time.py --start start --end end --phases phases.jsonl \\
         --commit-after COMMIT --before-s 3222 --commit-before 64217ae \\
         --before-note "an earlier machine of this kind" [--out bench/results/seed-time.json]

@@ -20,6 +20,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import yaml
+
 LABEL_FIELDS = ("label_accuracy", "n_compared", "n_replaced", "n_fixed", "n_broken",
                 "feedback_accuracy", "feedback_break_even", "fixed_vs_broken_p")
 
@@ -60,7 +62,6 @@ def read_revision(rev: str) -> tuple[dict, dict]:
     listed = subprocess.run(["git", "ls-tree", "-r", "--name-only", rev, "metrics"],
                             capture_output=True, text=True, check=True).stdout.split()
     files = {p: json.loads(show(p)) for p in listed if p.endswith(".json")}
-    import yaml
     return files, yaml.safe_load(show("params.yaml"))
 
 
@@ -80,7 +81,9 @@ def experiment_record(files: dict, params: dict, base_params: dict) -> dict:
     return {"overrides": {k: v for k, v in fp.items() if fb.get(k) != v},
             "supervisor": {k: files["metrics/supervisor.json"].get(k) for k in ("accuracy", "parameters")},
             "gold": {k: files["metrics/gold.json"].get(k) for k in ("accuracy", "parameters")},
-            "pgr": files.get("metrics/compare.json", {}).get("pgr", {}).get("per_seed", {}).get("seed0"),
+            # the run's own seed (the root metrics are the main run's, `seed`)
+            "pgr": files.get("metrics/compare.json", {}).get("pgr", {}).get("per_seed", {}).get(
+                f"seed{params.get('seed', 0)}"),
             "versions": versions_row(files)}
 
 

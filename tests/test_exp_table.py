@@ -41,3 +41,10 @@ def test_exp_revision_needs_one_experiment_of_the_name():
         exp_revision("alpha-0.5", refs)
     with pytest.raises(SystemExit, match="2 experiments"):
         exp_revision("alpha-0.05", refs + ["refs/exps/99/0000/alpha-0.05"])
+
+
+def test_experiment_record_takes_pgr_of_the_runs_own_seed():
+    files = {**FILES, "metrics/compare.json": {"pgr": {"per_seed": {
+        "seed0": {"value": 0.1}, "seed1": {"value": 0.4}}}}}
+    assert experiment_record(files, {"seed": 1}, {"seed": 0})["pgr"] == {"value": 0.4}
+    assert experiment_record(files, {"seed": 0}, {"seed": 0})["pgr"] == {"value": 0.1}

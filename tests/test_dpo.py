@@ -9,8 +9,9 @@ from ilr.core.params import DpoParams, GenerationParams, TaskParams
 from ilr.method.comparison import render_comparison, score_both_orders
 from ilr.tasks.arith import ArithSpec, generate_records
 from ilr.tasks.task import task_from_params
-from ilr.train.dpo import (build_sample_pairs, build_sample_records, measure_preference_pairs,
-                     run_dpo_trainer, select_preference_pairs)
+from ilr.train.dpo import (build_dpo_trainer, build_sample_pairs, build_sample_records,
+                           compact_log_prob_head, measure_preference_pairs, run_dpo_trainer,
+                           select_preference_pairs)
 
 TASK = task_from_params(TaskParams())
 RECORDS = generate_records(ArithSpec(), n=4, seed=0, split="train")
@@ -94,6 +95,49 @@ def test_dpo_pair_prompts_are_really_reversed_and_scores_leave_one_half():
     assert reverse == [render_comparison(RECORDS[0]["prompt"], gold, "#### 1")]
     assert forward != reverse and scores == [1.0]
     assert select_preference_pairs(pairs, scores, keep_share=1.0)[0]["chosen"] == gold
+
+
+def test_cpu_path_log_prob_head_scores_completions_only_with_trls_loss(tmp_path,
+                                                                         monkeypatch):
+    """On the CPU path TRL's fused head scores only the completion tokens (policy and
+    reference), where TRL's CPU fallback scores every position, and one backward gives the same
+    loss and gradients (the loss is log 2 while the policy is its reference: the gradients are
+    the check). Fails if TRL's head moves (no ``_use_triton`` to answer)."""
+    from trl.trainer import utils
+
+    from tiny import build_tiny_model
+
+    pairs = [{"prompt": r["prompt"] + " Think." * i, "chosen": r["response"],
+              "rejected": r["response"].rsplit("####", 1)[0] + " wait" * (2 * i) + "#### 7"}
+             for i, r in enumerate(RECORDS)]
+    build_tiny_model(tmp_path / "base", [TASK.system_prompt] + [
+        p["prompt"] + p["chosen"] + p["rejected"] for p in pairs])
+    dpo = DpoParams(args={"per_device_train_batch_size": 4, "max_length": None,
+                          "activation_checkpointing": False})
+    rows = []
+    original = utils._ChunkedLogProbFunction.apply
+    monkeypatch.setattr(utils._ChunkedLogProbFunction, "apply",
+                        lambda hidden, *rest: rows.append(hidden.shape[0]) or
+                        original(hidden, *rest))
+    seen = {}
+    for kernels in ("library", "auto"):
+        trainer, _ = build_dpo_trainer(str(tmp_path / "base"), pairs, task=TASK, dpo=dpo,
+                                       workdir=str(tmp_path / kernels), seed=0)
+        batch = trainer.data_collator([trainer.train_dataset[i] for i in range(len(pairs))])
+        rows.clear()
+        with compact_log_prob_head(kernels):
+            loss = trainer.compute_loss(trainer.model, batch)
+        loss.backward()
+        seen[kernels] = (loss.item(), list(rows),
+                         {n: w.grad.clone() for n, w in trainer.model.named_parameters()})
+    completion_tokens = int(batch["completion_mask"][:, 1:].sum())
+    padded_positions = batch["input_ids"].shape[0] * (batch["input_ids"].shape[1] - 1)
+    assert seen["library"][1] == [padded_positions] * 2  # policy and reference: every position
+    assert seen["auto"][1] == [completion_tokens] * 2 and completion_tokens < padded_positions
+    assert seen["auto"][0] == pytest.approx(seen["library"][0], rel=1e-5)
+    for name, grad in seen["library"][2].items():
+        torch.testing.assert_close(seen["auto"][2][name], grad, rtol=1e-4, atol=1e-6, msg=name)
+    assert any(g.abs().sum() > 0 for g in seen["auto"][2].values())
 
 
 @pytest.fixture(scope="module")

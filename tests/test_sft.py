@@ -17,7 +17,8 @@ torch = pytest.importorskip("torch")
 
 from ilr.core.params import SftParams, TaskParams  # noqa: E402
 from ilr.tasks.task import task_from_params  # noqa: E402
-from ilr.train.sft import build_sft_trainer, run_sft_trainer, train_sft  # noqa: E402
+from ilr.train.sft import (build_sft_trainer, completion_nll, completion_window,  # noqa: E402
+                           run_sft_trainer, train_sft)
 from tiny import build_tiny_model  # noqa: E402
 
 RECORDS = [{"id": f"q{i}", "prompt": f"What is {i} + {3 * i + 1}?" + " Think." * (i % 3),
@@ -100,8 +101,9 @@ def test_ignored_boundaries_would_change_the_loss(tiny_base, tmp_path):
 # model.train_kernels: the CPU path (eager attention while training, the model's own loss)
 
 def test_cpu_path_loss_is_trls(tiny_base, tmp_path):
-    """The CPU path's loss (transformers' Trainer.compute_loss over the full logits) is the loss
-    TRL's chunked log-prob head computes on the same collated batch, with the same accuracy."""
+    """The CPU path's loss (the model's forward, logits over the completion window only) is the
+    loss TRL's chunked log-prob head computes on the same collated batch, with the same
+    accuracy."""
     trl_loss, batch, trl = batch_loss(tiny_base, tmp_path / "trl", None, kernels="library")
     cpu_loss, _, cpu = batch_loss(tiny_base, tmp_path / "cpu", None, kernels="auto")
     assert type(trl).__name__ == "SFTTrainer" and type(cpu).__name__ == "LogitsLossSFTTrainer"
@@ -109,6 +111,55 @@ def test_cpu_path_loss_is_trls(tiny_base, tmp_path):
     assert cpu._metrics["eval"]["mean_token_accuracy"] == pytest.approx(
         trl._metrics["eval"]["mean_token_accuracy"])
     assert cpu_loss > 0.1  # not an empty mask's zero
+
+
+def test_completion_window_spans_every_rows_completion():
+    """Logits at position p predict token p + 1: the window runs from the position before the
+    earliest completion token of any row to the one before the latest, prompts and the
+    padding after the longest completion left out."""
+    labels = torch.full((3, 12), -100)
+    labels[0, 5:8] = 1    # row 0: completion at 5..7
+    labels[1, 3:6] = 1    # row 1: the earliest, at 3
+    labels[2, 6:10] = 1   # row 2: the latest, up to 9; 10 and 11 are padding
+    assert completion_window(labels).tolist() == list(range(2, 9))
+    assert completion_window(torch.full((2, 4), -100)).tolist() == [0]  # nothing to score
+
+
+def test_completion_nll_is_the_mean_or_the_trainers_token_count():
+    logits = torch.randn(2, 3, 7)
+    targets = torch.tensor([[1, -100, 2], [3, 4, -100]])
+    picked = torch.log_softmax(logits, -1)[[0, 0, 1, 1], [0, 2, 0, 1], [1, 2, 3, 4]]
+    assert float(completion_nll(logits, targets)) == pytest.approx(float(-picked.mean()))
+    assert float(completion_nll(logits, targets, num_items_in_batch=8)) == pytest.approx(
+        float(-picked.sum() / 8))
+
+
+def test_cpu_path_computes_the_completion_windows_logits_with_trls_gradients(tiny_base,
+                                                                           tmp_path):
+    """The CPU path's logits cover the completion window only (fewer positions than the
+    batch's rows), and one backward gives the weights the gradients TRL's loss gives them."""
+    grads = {}
+    for kernels in ("library", "auto"):
+        _, batch, trainer = batch_loss(tiny_base, tmp_path / kernels, None, kernels=kernels)
+        model = trainer.model
+        model.zero_grad()
+        loss, outputs = trainer.compute_loss(model, batch, return_outputs=True)
+        loss.backward()
+        grads[kernels] = {n: w.grad.clone() for n, w in model.named_parameters()}
+    window = completion_window(batch["labels"])
+    assert outputs.logits.shape[1] == len(window) < batch["input_ids"].shape[1]
+    for name, grad in grads["library"].items():
+        torch.testing.assert_close(grads["auto"][name], grad, rtol=1e-4, atol=1e-6, msg=name)
+    assert any(g.abs().sum() > 0 for g in grads["auto"].values())
+
+
+def test_cpu_path_padding_free_matches_padded(tiny_base, tmp_path):
+    """The window works on a padding-free batch (one flattened row) as on a padded one."""
+    padded, _, _ = batch_loss(tiny_base, tmp_path / "padded", "eager", kernels="auto")
+    free, flat, _ = batch_loss(tiny_base, tmp_path / "free", "eager", kernels="auto",
+                               padding_free=True)
+    assert flat["input_ids"].shape[0] == 1
+    assert free == pytest.approx(padded, rel=1e-4)
 
 
 def test_cpu_path_trains_eager_and_saves_sdpa(tiny_base, tmp_path):

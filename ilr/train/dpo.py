@@ -9,14 +9,15 @@ with the policy as its reference.
 """
 from __future__ import annotations
 
+import contextlib
 import tempfile
 
 import torch
 
 from ilr.core.params import DpoParams, GenerationParams
 from ilr.tasks.task import Task
-from ilr.train.checkpoints import (load_causal_lm, load_tokenizer, save_causal_lm,
-                                   training_attention)
+from ilr.train.checkpoints import (cpu_train_path, load_causal_lm, load_tokenizer,
+                                   save_causal_lm, training_attention)
 from ilr.train.curves import curve_callbacks
 from ilr.train.sft import build_lora_config, check_fields, default_trainer_args
 
@@ -118,12 +119,10 @@ def build_dpo_dataset(task: Task, pairs: list[dict]):
          "rejected": [{"role": "assistant", "content": p["rejected"]}]} for p in pairs])
 
 
-def run_dpo_trainer(policy: str, pairs: list[dict], *, task: Task, dpo: DpoParams, workdir: str,
-                    seed: int, dtype: str = "float32", kernels: str = "library",
-                    curves: str | None = None):
-    """Train with ``DPOTrainer`` (reference = a frozen copy of ``policy``); returns
-    ``(trainer, tokenizer, train_output)``. ``kernels`` (``model.train_kernels``): the policy
-    trains with eager attention on a CPU; the log-probs stay TRL's chunked head's."""
+def build_dpo_trainer(policy: str, pairs: list[dict], *, task: Task, dpo: DpoParams,
+                      workdir: str, seed: int, dtype: str = "float32", curves: str | None = None):
+    """``(trainer, tokenizer)``: a ``DPOTrainer`` on ``pairs`` (reference = a frozen copy of
+    ``policy``), not yet trained."""
     from trl import DPOTrainer
 
     tokenizer = load_tokenizer(policy)
@@ -132,9 +131,43 @@ def run_dpo_trainer(policy: str, pairs: list[dict], *, task: Task, dpo: DpoParam
                          train_dataset=build_dpo_dataset(task, pairs), processing_class=tokenizer,
                          peft_config=build_lora_config(dpo, "dpo.lora"),
                          callbacks=curve_callbacks(curves))
-    with training_attention(trainer.model, kernels):
+    return trainer, tokenizer
+
+
+def run_dpo_trainer(policy: str, pairs: list[dict], *, task: Task, dpo: DpoParams, workdir: str,
+                    seed: int, dtype: str = "float32", kernels: str = "library",
+                    curves: str | None = None):
+    """Train :func:`build_dpo_trainer`'s trainer; returns ``(trainer, tokenizer, train_output)``.
+    ``kernels`` (``model.train_kernels``): on a CPU the policy trains with eager attention and
+    TRL's log-prob head scores the completions only (:func:`compact_log_prob_head`)."""
+    trainer, tokenizer = build_dpo_trainer(policy, pairs, task=task, dpo=dpo, workdir=workdir,
+                                           seed=seed, dtype=dtype, curves=curves)
+    with training_attention(trainer.model, kernels), compact_log_prob_head(kernels):
         result = trainer.train()
     return trainer, tokenizer, result
+
+
+@contextlib.contextmanager
+def compact_log_prob_head(kernels: str = "library"):
+    """On the CPU path of ``model.train_kernels``, TRL's fused LM head scores only the positions
+    whose label counts (the completion's), for the policy and the reference, as it does on a GPU.
+
+    Why: TRL 1.16's head (``trl.trainer.utils.add_fused_lm_head``) keeps only those positions
+    where its Triton kernel runs, and scores every position elsewhere, prompt and padding
+    included, so that tile shapes stay fixed for compilers such as Neuron's. An eager CPU
+    compiles nothing. TRL has no setting for it, so for the ``with`` block its module's
+    ``_use_triton`` answers True. The tiles stay TRL's torch ones: ``trl.kernels.chunked_logprob``
+    asks its own ``_use_triton``. Same loss and gradients (tests/test_dpo.py, which also fail if
+    TRL's code moves); a DPO step 0.56x as long on the 2-core CPU (docs/hardware-and-time.md)."""
+    if not cpu_train_path(kernels):
+        yield
+        return
+    from unittest import mock
+
+    from trl.trainer import utils
+
+    with mock.patch.object(utils, "_use_triton", lambda device: True):
+        yield
 
 
 def train_dpo(policy: str, pairs: list[dict], *, task: Task, dpo: DpoParams, out: str, seed: int,

@@ -76,27 +76,32 @@ def sft_trainer_class(kernels: str = "library"):
         return SFTTrainer
 
     class LogitsLossSFTTrainer(SFTTrainer):
-        """SFT with transformers' ``Trainer.compute_loss``: the model's own loss from its full
-        logits, the same completion-only negative log-likelihood over the same tokens.
+        """SFT with the loss from the model's own forward: the same completion-only negative
+        log-likelihood over the same tokens, with logits computed only over the batch's
+        completion window (:func:`completion_window`, the model's ``logits_to_keep``).
 
         Why not TRL's: TRL 1.16 computes it through a chunked log-prob head that has a Triton
         kernel for GPUs and runs as torch ops over ``[chunk, vocab]`` tiles elsewhere, several
         passes per tile for its entropy and top-1 metrics: 47% of a step's CPU time on the
-        2-core CPU (a torch profile: docs/hardware-and-time.md, Speed). Logged: the loss and
-        ``mean_token_accuracy`` as TRL logs them; TRL's ``entropy`` is not computed here.
+        2-core CPU (a torch profile: docs/hardware-and-time.md, Speed). Why not transformers'
+        ``Trainer.compute_loss``: it takes the LM head and a float32 cross-entropy over every
+        position, prompt and padding included, where only the completion's count (an arith
+        prompt is ~70 tokens, its answer ~27): an SFT step 0.82x as long without them
+        (bench/results/train-kernels.json). Logged: the loss and ``mean_token_accuracy`` as
+        TRL logs them; TRL's ``entropy`` is not computed here.
         """
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            from transformers import Trainer
-
             mode = "train" if self.model.training else "eval"
-            loss, outputs = Trainer.compute_loss(self, model, {**inputs, "use_cache": False},
-                                                 return_outputs=True,
-                                                 num_items_in_batch=num_items_in_batch)
+            labels = inputs["labels"]
+            window = completion_window(labels)
+            outputs = model(**{k: v for k, v in inputs.items() if k != "labels"},
+                            use_cache=False, logits_to_keep=window)
+            targets = labels[:, window + 1]
+            loss = completion_nll(outputs.logits, targets, num_items_in_batch=num_items_in_batch)
             with torch.no_grad():
-                labels = inputs["labels"][:, 1:]
-                valid = labels != -100
-                right = (outputs.logits[:, :-1].argmax(-1) == labels) & valid
+                valid = targets != -100
+                right = (outputs.logits.argmax(-1) == targets) & valid
                 self._metrics[mode]["mean_token_accuracy"].append(
                     (right.sum() / valid.sum().clamp(min=1)).item())
             if mode == "train" and "attention_mask" in inputs:
@@ -105,6 +110,27 @@ def sft_trainer_class(kernels: str = "library"):
             return (loss, outputs) if return_outputs else loss
 
     return LogitsLossSFTTrainer
+
+
+def completion_window(labels: torch.Tensor) -> torch.Tensor:
+    """The positions whose logits the loss needs: from the one before the batch's first
+    completion token to the one before its last (labels not -100), as one index range shared
+    by every row (the model's ``logits_to_keep`` takes one for the whole batch)."""
+    targets = (labels[:, 1:] != -100).any(0).nonzero().flatten()
+    if len(targets) == 0:
+        return torch.arange(0, 1, device=labels.device)
+    return torch.arange(int(targets[0]), int(targets[-1]) + 1, device=labels.device)
+
+
+def completion_nll(logits: torch.Tensor, targets: torch.Tensor, *, num_items_in_batch=None):
+    """The causal-LM loss transformers computes (``ForCausalLMLoss``): cross-entropy in float32
+    over the tokens whose target is not -100, summed and divided by ``num_items_in_batch``
+    when the trainer passes it (gradient accumulation), else their mean."""
+    loss = torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), targets.flatten(),
+                                             ignore_index=-100, reduction="sum")
+    if num_items_in_batch is None:
+        return loss / (targets != -100).sum().clamp(min=1)
+    return loss / torch.as_tensor(num_items_in_batch, device=loss.device)
 
 
 def build_sft_trainer(base: str, records: list[dict], *, task: Task, sft: SftParams,

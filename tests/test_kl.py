@@ -19,8 +19,10 @@ class ConstantLM(torch.nn.Module):
         self.row = torch.tensor(logits, dtype=torch.float32)
         self.device = torch.device("cpu")
 
-    def forward(self, input_ids, attention_mask=None):
-        return SimpleNamespace(logits=self.row.expand(*input_ids.shape, len(self.row)).clone())
+    def forward(self, input_ids, attention_mask=None, logits_to_keep=None):
+        positions = input_ids.shape[1] if logits_to_keep is None else len(logits_to_keep)
+        return SimpleNamespace(logits=self.row.expand(input_ids.shape[0], positions,
+                                                      len(self.row)).clone())
 
 
 def _kl(p_logits, q_logits):
@@ -37,6 +39,31 @@ def test_closed_form_and_the_same_at_every_batch_size():
         assert sequence_kls(policy, reference, samples, batch_size=batch_size) == pytest.approx(
             expected, rel=1e-5)
     assert sequence_kls(policy, policy, samples) == [0.0, 0.0, 0.0]
+
+
+def test_the_response_window_gives_the_full_logits_kl():
+    """Two random Llamas whose logits depend on the position: the KL over the response window
+    equals the sum computed from every position's logits, for prompts of different lengths
+    (an off-by-one in the window's offset would read another position's KL)."""
+    def random_lm(seed):
+        torch.manual_seed(seed)
+        return LlamaForCausalLM(LlamaConfig(vocab_size=V, hidden_size=16, intermediate_size=32,
+                                            num_hidden_layers=1, num_attention_heads=2,
+                                            num_key_value_heads=2)).eval()
+
+    policy, reference = random_lm(1), random_lm(2)
+    samples = [([5, 6, 7, 8, 9], [1, 2]), ([3, 4], [5, 6, 7, 8]), ([1, 2, 3], [9])]
+    expected = []
+    with torch.no_grad():
+        for p, r in samples:
+            ids = torch.tensor([p + r])
+            logp = torch.log_softmax(policy(input_ids=ids).logits, -1)[0]
+            logq = torch.log_softmax(reference(input_ids=ids).logits, -1)[0]
+            per_token = (logp.exp() * (logp - logq)).sum(-1)
+            expected.append(float(per_token[len(p) - 1:len(p) - 1 + len(r)].sum()))
+    assert min(expected) > 0
+    assert sequence_kls(policy, reference, samples, batch_size=3) == pytest.approx(expected,
+                                                                                   rel=1e-4)
 
 
 class ToyTokenizer:

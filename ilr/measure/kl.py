@@ -42,7 +42,11 @@ def sample_token_ids(policy, tokenizer, prompts: list[str], *, max_new_tokens: i
 def sequence_kls(policy, reference, samples: list[tuple[list[int], list[int]]], *,
                  batch_size: int = 16) -> list[float]:
     """For each ``(prompt ids, response ids)``: the sum over response positions of the exact
-    KL(policy || reference) of the next-token distributions."""
+    KL(policy || reference) of the next-token distributions.
+
+    Both models compute logits only over the batch's response window (``logits_to_keep``): the
+    prompts' positions, most of an arith row, would add float32 ``[batch, position, vocab]``
+    tensors that the sum never reads."""
     totals = []
     for start in range(0, len(samples), batch_size):
         chunk = samples[start:start + batch_size]
@@ -50,13 +54,20 @@ def sequence_kls(policy, reference, samples: list[tuple[list[int], list[int]]], 
         width = max(len(ids) for ids in full)
         input_ids = torch.tensor([ids + [0] * (width - len(ids)) for ids in full])
         mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in full])
-        logp = torch.log_softmax(policy(input_ids=input_ids.to(policy.device),
-                                        attention_mask=mask.to(policy.device)).logits.float(), -1)
-        logq = torch.log_softmax(reference(input_ids=input_ids.to(reference.device),
-                                           attention_mask=mask.to(reference.device)).logits.float(), -1)
-        per_token = (logp.exp() * (logp - logq.to(logp.device))).sum(-1)  # [batch, width]
-        for row, (p, r) in enumerate(chunk):  # position t predicts token t + 1
-            totals.append(float(per_token[row, len(p) - 1:len(p) - 1 + len(r)].clamp(min=0).sum()))
+        # position t predicts token t + 1: the responses' tokens are predicted from these
+        first = min(len(p) for p, _ in chunk) - 1
+        keep = torch.arange(first, max(len(ids) for ids in full) - 1)
+
+        def log_probs(model):
+            logits = model(input_ids=input_ids.to(model.device), attention_mask=mask.to(
+                model.device), logits_to_keep=keep.to(model.device)).logits
+            return torch.log_softmax(logits.float(), -1)
+
+        logp, logq = log_probs(policy), log_probs(reference)
+        per_token = (logp.exp() * (logp - logq.to(logp.device))).sum(-1)  # [batch, window]
+        for row, (p, r) in enumerate(chunk):
+            at = len(p) - 1 - first
+            totals.append(float(per_token[row, at:at + len(r)].clamp(min=0).sum()))
     return totals
 
 

@@ -92,6 +92,11 @@ def sft_trainer_class(kernels: str = "library"):
         """
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            from transformers import Trainer
+
+            if self.label_smoother is not None or self.compute_loss_func is not None:
+                return Trainer.compute_loss(self, model, {**inputs, "use_cache": False},
+                                            return_outputs, num_items_in_batch)
             mode = "train" if self.model.training else "eval"
             labels = inputs["labels"]
             window = completion_window(labels)
@@ -99,6 +104,9 @@ def sft_trainer_class(kernels: str = "library"):
                             use_cache=False, logits_to_keep=window)
             targets = labels[:, window + 1]
             loss = completion_nll(outputs.logits, targets, num_items_in_batch=num_items_in_batch)
+            if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+                # as Trainer.compute_loss: the token count is every process's, and DDP averages
+                loss = loss * (self.accelerator.num_processes // self.get_tp_size())
             with torch.no_grad():
                 valid = targets != -100
                 right = (outputs.logits.argmax(-1) == targets) & valid

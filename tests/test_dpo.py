@@ -10,8 +10,8 @@ from ilr.method.comparison import render_comparison, score_both_orders
 from ilr.tasks.arith import ArithSpec, generate_records
 from ilr.tasks.task import task_from_params
 from ilr.train.dpo import (build_dpo_trainer, build_sample_pairs, build_sample_records,
-                           compact_log_prob_head, measure_preference_pairs, run_dpo_trainer,
-                           select_preference_pairs)
+                           compact_log_prob_head, dpo_training_kernels, measure_preference_pairs,
+                           run_dpo_trainer, select_preference_pairs)
 
 TASK = task_from_params(TaskParams())
 RECORDS = generate_records(ArithSpec(), n=4, seed=0, split="train")
@@ -138,6 +138,25 @@ def test_cpu_path_log_prob_head_scores_completions_only_with_trls_loss(tmp_path,
     for name, grad in seen["library"][2].items():
         torch.testing.assert_close(seen["auto"][2][name], grad, rtol=1e-4, atol=1e-6, msg=name)
     assert any(g.abs().sum() > 0 for g in seen["auto"][2].values())
+
+
+def test_cpu_path_gives_the_reference_the_policys_attention(tmp_path):
+    """Under auto on a CPU the policy and its reference both run eager attention while DPO
+    trains (so they start with equal log-probs), and both are back to sdpa afterwards."""
+    from tiny import build_tiny_model
+
+    build_tiny_model(tmp_path / "base", [TASK.system_prompt] + [
+        r["prompt"] + r["response"] for r in RECORDS])
+    pairs = [{"prompt": r["prompt"], "chosen": r["response"], "rejected": "#### 7"}
+             for r in RECORDS]
+    trainer, _ = build_dpo_trainer(str(tmp_path / "base"), pairs, task=TASK,
+                                   dpo=DpoParams(args={"activation_checkpointing": False}),
+                                   workdir=str(tmp_path / "w"), seed=0)
+    models = (trainer.model, trainer.ref_model)
+    for kernels, during in (("auto", ["eager", "eager"]), ("library", ["sdpa", "sdpa"])):
+        with dpo_training_kernels(trainer, kernels):
+            assert [m.config._attn_implementation for m in models] == during
+        assert [m.config._attn_implementation for m in models] == ["sdpa", "sdpa"]
 
 
 @pytest.fixture(scope="module")

@@ -138,13 +138,26 @@ def run_dpo_trainer(policy: str, pairs: list[dict], *, task: Task, dpo: DpoParam
                     seed: int, dtype: str = "float32", kernels: str = "library",
                     curves: str | None = None):
     """Train :func:`build_dpo_trainer`'s trainer; returns ``(trainer, tokenizer, train_output)``.
-    ``kernels`` (``model.train_kernels``): on a CPU the policy trains with eager attention and
-    TRL's log-prob head scores the completions only (:func:`compact_log_prob_head`)."""
+    ``kernels`` (``model.train_kernels``): :func:`dpo_training_kernels`."""
     trainer, tokenizer = build_dpo_trainer(policy, pairs, task=task, dpo=dpo, workdir=workdir,
                                            seed=seed, dtype=dtype, curves=curves)
-    with training_attention(trainer.model, kernels), compact_log_prob_head(kernels):
+    with dpo_training_kernels(trainer, kernels):
         result = trainer.train()
     return trainer, tokenizer, result
+
+
+@contextlib.contextmanager
+def dpo_training_kernels(trainer, kernels: str = "library"):
+    """What ``model.train_kernels`` auto changes while DPO trains on a CPU: eager attention for
+    the policy and its reference alike, and TRL's log-prob head on the completions only
+    (:func:`compact_log_prob_head`). Why the reference too: in bfloat16 an sdpa reference and
+    an eager policy round differently, so their log-probs differ before any step (a first loss
+    of 0.6904 where DPO starts at log 2 = 0.6931, bench/results/dpo-kernels.json)."""
+    with contextlib.ExitStack() as stack:
+        for model in filter(None, (trainer.model, getattr(trainer, "ref_model", None))):
+            stack.enter_context(training_attention(model, kernels))
+        stack.enter_context(compact_log_prob_head(kernels))
+        yield
 
 
 @contextlib.contextmanager

@@ -87,8 +87,8 @@ def sft_trainer_class(kernels: str = "library"):
         ``Trainer.compute_loss``: it takes the LM head and a float32 cross-entropy over every
         position, prompt and padding included, where only the completion's count (an arith
         prompt is ~70 tokens, its answer ~27): an SFT step 3.16 -> 2.55 s without them in
-        bfloat16 on the 2-core CPU (docs/hardware-and-time.md, Speed). Logged: the loss and ``mean_token_accuracy`` as
-        TRL logs them; TRL's ``entropy`` is not computed here.
+        bfloat16 on the 2-core CPU (docs/hardware-and-time.md, Speed). Logged: the loss and
+        ``mean_token_accuracy`` as TRL logs them; TRL's ``entropy`` is not computed here.
         """
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):

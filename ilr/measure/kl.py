@@ -56,7 +56,7 @@ def sequence_kls(policy, reference, samples: list[tuple[list[int], list[int]]], 
         mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in full])
         # position t predicts token t + 1: the responses' tokens are predicted from these
         first = min(len(p) for p, _ in chunk) - 1
-        keep = torch.arange(first, max(len(ids) for ids in full) - 1)
+        keep = torch.arange(first, width - 1)
 
         def log_probs(model):
             logits = model(input_ids=input_ids.to(model.device), attention_mask=mask.to(

@@ -8,8 +8,10 @@
 ``--variants`` times the batched engine again with eager attention (``eager``) and with a
 static KV cache whose decoding step ``torch.compile`` compiles (``static``: transformers'
 ``cache_implementation="static"`` and a ``CompileConfig``, which it applies on a CPU only when
-asked) and with another batch size (``batch<N>``), each against the default (sdpa, dynamic
-cache, ``--batch-size``) on the same prompts, with how many greedy answers equal the default's. ``--json`` writes every figure printed.
+asked), with another batch size (``batch<N>``) and through transformers' continuous batching
+(``continuous[<N>]``: ``model.generate_batch``, at most N requests a step), each against the
+default (sdpa, dynamic cache, ``--batch-size``) on the same prompts, with how many greedy
+answers equal the default's. ``--json`` writes every figure printed.
 
 Both run on the same arith test prompts in one process, greedy, same dtype; prints both and the
 ratio. With --vllm the second engine is vLLM (``generation.backend: vllm``): it prints how many
@@ -49,7 +51,8 @@ def main():
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--vllm", action="store_true", help="compare with the vLLM engine")
     parser.add_argument("--dtype", default="float32", help="model.dtype of both engines")
-    parser.add_argument("--variants", default="", help="comma-separated: eager, static, batch<N>")
+    parser.add_argument("--variants", default="",
+                        help="comma-separated: eager, static, batch<N>, continuous[<N>]")
     parser.add_argument("--json", help="write the figures to this JSON file")
     args = parser.parse_args()
     model = load_causal_lm(args.model, dtype=inference_dtype(args.dtype))
@@ -102,13 +105,16 @@ def time_variant(variant, model, tokenizer, conversations, params, reference, ra
         params = params.model_copy(update={"batch_size": int(variant[5:])})
     elif variant == "eager":
         model.set_attn_implementation("eager")
+    elif variant.startswith("continuous"):
+        return time_continuous(variant, model, tokenizer, conversations, params, reference, rate)
     elif variant == "static":
         config = CompileConfig(fullgraph=True, dynamic=False)
         config._compile_all_devices = True  # transformers compiles on a CPU only when asked
         model.generate = lambda **kw: generate(**kw, cache_implementation="static",
                                                compile_config=config)
     else:
-        raise SystemExit(f"--variants: unknown {variant!r}; choose eager, static or batch<N>")
+        raise SystemExit(f"--variants: unknown {variant!r}; choose eager, static, batch<N> or "
+                         "continuous[<N>]")
     start = time.perf_counter()
     got = generation.generate_transformers(model, tokenizer, conversations, params=params)
     seconds = time.perf_counter() - start
@@ -121,6 +127,36 @@ def time_variant(variant, model, tokenizer, conversations, params, reference, ra
           f"{same}/{len(reference)}")
     return {"engine": f"transformers ({variant})", "tokens": tokens, "seconds": seconds,
             "tokens_per_s": tokens / seconds, "greedy_equal": same, "of": len(reference)}
+
+
+def time_continuous(variant, model, tokenizer, conversations, params, reference, rate) -> dict:
+    """transformers' continuous batching (``model.generate_batch``: a paged KV cache, requests
+    join and leave the batch as they start and finish), at most ``<N>`` requests a step
+    (``continuous64``; bare ``continuous``: transformers' choice), greedy, manager start
+    included."""
+    from transformers import ContinuousBatchingConfig, GenerationConfig
+
+    from ilr.engines.prompts import response_record
+
+    limit = int(variant[10:]) if variant[10:].isdigit() else None
+    ids = tokenizer(render_prompts(tokenizer, conversations), add_special_tokens=False)["input_ids"]
+    config = GenerationConfig(max_new_tokens=params.max_new_tokens, do_sample=False,
+                              eos_token_id=tokenizer.eos_token_id,
+                              pad_token_id=tokenizer.pad_token_id)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        out = model.generate_batch(ids, generation_config=config, continuous_batching_config=(
+            ContinuousBatchingConfig(max_requests_per_batch=limit)))
+    seconds = time.perf_counter() - start
+    got = [response_record(tokenizer, out[f"req_{i}"].generated_tokens) for i in range(len(ids))]
+    tokens = sum(r["n_tokens"] for r in got)
+    same = sum(g == w for g, w in zip(got, reference))
+    print(f"{variant}: {tokens} tokens in {seconds:.1f} s = {tokens / seconds:.1f} tokens/s, "
+          f"ratio {tokens / seconds / rate:.2f}x; greedy answers equal to the default's: "
+          f"{same}/{len(reference)}")
+    return {"engine": f"transformers continuous batching ({variant})", "tokens": tokens,
+            "seconds": seconds, "tokens_per_s": tokens / seconds, "greedy_equal": same,
+            "of": len(reference)}
 
 
 def compare_vllm(args, tokenizer, conversations, params, batched, batched_rate, figures):

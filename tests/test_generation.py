@@ -94,5 +94,5 @@ def test_the_cpu_engine_decodes_through_decode_attention_then_puts_sdpa_back(emb
     assert seen == [generation.DECODE_ATTENTION]
     layers = model.config.num_hidden_layers
     assert one_token_calls.count(False) == layers  # the prefill, one call a layer
-    assert one_token_calls.count(True) >= layers  # decoding steps (fewer than 3 if all stop)
+    assert one_token_calls.count(True) >= layers  # at least one decoding step, every layer
     assert model.config._attn_implementation == "sdpa"

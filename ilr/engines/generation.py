@@ -77,10 +77,11 @@ def decode_attention(module, query, key, value, attention_mask, scaling=None, **
     """sdpa (transformers' function), except for the one-token queries of a decoding step:
     per key/value head, its query heads as rows, two float32 matmuls and a softmax.
 
-    Written by hand for a reason: on a CPU, sdpa's flash kernel spends ~1 ms a layer on a
-    decoding step of a batch of 32 (a few MFLOP), a quarter of the step's time
-    (bench/generate.py --variants decode-matmul). The float32 scores and softmax are what that
-    kernel computes from bfloat16 inputs too; only the rounding order differs."""
+    Written by hand for a reason: on a CPU, sdpa's flash kernel spends ~0.9 ms a layer on a
+    decoding step of a batch of 32 (a few MFLOP), a quarter of the step's time; without it
+    bfloat16 generation is 1.18x as fast (bench/generate.py --variants sdpa-decode). The
+    float32 scores and softmax are what that kernel computes from bfloat16 inputs too; only the
+    rounding order differs."""
     if query.shape[2] != 1:
         return sdpa_attention_forward(module, query, key, value, attention_mask,
                                       scaling=scaling, **kwargs)

@@ -9,10 +9,11 @@
 static KV cache whose decoding step ``torch.compile`` compiles (``static``: transformers'
 ``cache_implementation="static"`` and a ``CompileConfig``, which it applies on a CPU only when
 asked), with another batch size (``batch<N>``) and through transformers' continuous batching
-(``continuous[<N>]``: ``model.generate_batch``, at most N requests a step) and with sdpa for
-the decoding steps too (``sdpa-decode``: the engine before its ``decode_attention``), each
-against the default (the engine as the pipeline runs it: dynamic cache, ``--batch-size``) on
-the same prompts, with how many greedy answers equal the default's. ``--json`` writes every figure printed.
+(``continuous[<N>]``: ``model.generate_batch``, at most N requests a step), each against the
+default (sdpa, dynamic cache, ``--batch-size``) on the same prompts, with how many greedy
+answers equal the default's. Timed runs of the same engine in one process differ by up to
+~10% here (bench/results/generation-decode-attention.json): read a ratio within ~1.1 as no
+difference. ``--json`` writes every figure printed.
 
 Both run on the same arith test prompts in one process, greedy, same dtype; prints both and the
 ratio. With --vllm the second engine is vLLM (``generation.backend: vllm``): it prints how many
@@ -21,7 +22,6 @@ its engine start-up and without it (a second, warm ``LLM.generate`` of the same 
 """
 import argparse
 import time
-from contextlib import nullcontext
 
 import torch
 
@@ -54,8 +54,7 @@ def main():
     parser.add_argument("--vllm", action="store_true", help="compare with the vLLM engine")
     parser.add_argument("--dtype", default="float32", help="model.dtype of both engines")
     parser.add_argument("--variants", default="",
-                        help="comma-separated: eager, static, batch<N>, sdpa-decode, "
-                        "continuous[<N>]")
+                        help="comma-separated: eager, static, batch<N>, continuous[<N>]")
     parser.add_argument("--json", help="write the figures to this JSON file")
     args = parser.parse_args()
     model = load_causal_lm(args.model, dtype=inference_dtype(args.dtype))
@@ -77,7 +76,7 @@ def main():
     figures = {"cpu": cpu_line(), "model": args.model, "dtype": str(model.dtype),
                "threads": torch.get_num_threads(), "prompts": args.prompts,
                "max_new_tokens": args.max_new_tokens, "batch_size": args.batch_size,
-               "engines": [{"engine": "transformers (the engine's default)",
+               "engines": [{"engine": "transformers (sdpa, dynamic cache)",
                             "tokens": batched_tokens,
                             "seconds": batched_s, "tokens_per_s": b}]}
     if args.vllm:
@@ -100,8 +99,8 @@ def main():
 
 
 def time_variant(variant, model, tokenizer, conversations, params, reference, rate) -> dict:
-    """The batched engine with eager attention, a compiled static cache, another batch size or
-    sdpa at its decoding steps, against ``reference``."""
+    """The batched engine with eager attention, a compiled static cache or another batch size,
+    against ``reference``."""
     from transformers import CompileConfig
 
     from ilr.engines import generation
@@ -111,8 +110,6 @@ def time_variant(variant, model, tokenizer, conversations, params, reference, ra
         params = params.model_copy(update={"batch_size": int(variant[5:])})
     elif variant == "eager":
         model.set_attn_implementation("eager")
-    elif variant == "sdpa-decode":  # the engine before decode_attention: sdpa at every step
-        decoding, generation.decoding_attention = generation.decoding_attention, nullcontext
     elif variant.startswith("continuous"):
         return time_continuous(variant, model, tokenizer, conversations, params, reference, rate)
     elif variant == "static":
@@ -121,15 +118,13 @@ def time_variant(variant, model, tokenizer, conversations, params, reference, ra
         model.generate = lambda **kw: generate(**kw, cache_implementation="static",
                                                compile_config=config)
     else:
-        raise SystemExit(f"--variants: unknown {variant!r}; choose eager, static, batch<N>, "
-                         "sdpa-decode or continuous[<N>]")
+        raise SystemExit(f"--variants: unknown {variant!r}; choose eager, static, batch<N> or "
+                         "continuous[<N>]")
     start = time.perf_counter()
     got = generation.generate_transformers(model, tokenizer, conversations, params=params)
     seconds = time.perf_counter() - start
     model.set_attn_implementation(before)
     model.generate = generate
-    if variant == "sdpa-decode":
-        generation.decoding_attention = decoding
     tokens = sum(r["n_tokens"] for r in got)
     same = sum(g == w for g, w in zip(got, reference))
     print(f"{variant}: {tokens} tokens in {seconds:.1f} s = {tokens / seconds:.1f} tokens/s, "

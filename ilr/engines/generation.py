@@ -2,28 +2,22 @@
 
 Two engines sit behind :func:`generate_responses`, chosen by ``generation.backend``:
 ``transformers`` (prompts rendered with the chat template, sorted by length so that a batch
-wastes little on padding, left-padded, generated in batches; on a CPU the decoding steps'
-attention is :func:`decode_attention`) and ``vllm`` (``ilr.engines.vllm_backend``,
+wastes little on padding, left-padded, generated in batches) and ``vllm`` (``ilr.engines.vllm_backend``,
 imported only when chosen). ``auto`` is vLLM where it imports and a CUDA GPU is present, else
 transformers. Either way results come back in input order as ``{"text", "n_tokens"}``.
 """
 from __future__ import annotations
 
 import importlib.util
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
-from transformers import AttentionInterface
-from transformers.integrations.sdpa_attention import sdpa_attention_forward
-from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
 
 from ilr.core.params import GenerationParams
 from ilr.engines.prompts import render_prompts, response_record
 
 BACKENDS = ("auto", "transformers", "vllm")
-DECODE_ATTENTION = "ilr-decode"  # the name of decode_attention in transformers' registry
 
 
 def resolve_backend(backend: str = "auto") -> str:
@@ -73,52 +67,11 @@ def generate_responses(model, tokenizer, conversations: list[list[dict]], *,
                                  desc=desc)
 
 
-def decode_attention(module, query, key, value, attention_mask, scaling=None, **kwargs):
-    """sdpa (transformers' function), except for the one-token queries of a decoding step:
-    per key/value head, its query heads as rows, two float32 matmuls and a softmax.
-
-    Written by hand for a reason: on a CPU, sdpa's flash kernel spends ~0.9 ms a layer on a
-    decoding step of a batch of 32 (a few MFLOP), a quarter of the step's time; without it
-    bfloat16 generation is 1.18x as fast (bench/generate.py --variants sdpa-decode). The
-    float32 scores and softmax are what that kernel computes from bfloat16 inputs too; only the
-    rounding order differs."""
-    if query.shape[2] != 1:
-        return sdpa_attention_forward(module, query, key, value, attention_mask,
-                                      scaling=scaling, **kwargs)
-    batch, heads, _, dim = query.shape
-    rows = query.view(batch, key.shape[1], heads // key.shape[1], dim)
-    scores = rows.float() @ key.float().transpose(-1, -2) * (scaling or dim ** -0.5)
-    if attention_mask is not None:  # sdpa's boolean mask, [batch, 1, 1, keys]: True attends
-        scores = scores.masked_fill(~attention_mask, float("-inf"))
-    out = (scores.softmax(-1) @ value.float()).to(query.dtype)
-    return out.view(batch, heads, 1, dim).transpose(1, 2), None
-
-
-AttentionInterface.register(DECODE_ATTENTION, decode_attention)
-ALL_MASK_ATTENTION_FUNCTIONS.register(DECODE_ATTENTION, sdpa_mask)
-
-
-@contextmanager
-def decoding_attention(model):
-    """``model`` with :func:`decode_attention` for the block where it runs sdpa on a CPU;
-    its own attention after (and everywhere else)."""
-    before = model.config._attn_implementation
-    switch = before == "sdpa" and model.device.type == "cpu"
-    if switch:
-        model.set_attn_implementation(DECODE_ATTENTION)
-    try:
-        yield model
-    finally:
-        if switch:
-            model.set_attn_implementation(before)
-
-
 @torch.inference_mode()
 def generate_transformers(model, tokenizer, conversations: list[list[dict]], *,
                           params: GenerationParams, seed: int = 0,
                           desc: str = "generate") -> list[dict]:
-    """The transformers engine: length-sorted, left-padded batches of ``model.generate``
-    (:func:`decoding_attention`)."""
+    """The transformers engine: length-sorted, left-padded batches of ``model.generate``."""
     prompts = render_prompts(tokenizer, conversations)
     lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
     order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
@@ -128,7 +81,7 @@ def generate_transformers(model, tokenizer, conversations: list[list[dict]], *,
     sampling = {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p} \
         if params.do_sample else {"do_sample": False, "temperature": None, "top_p": None,
                                   "top_k": None}
-    with tqdm(total=len(prompts), desc=desc, unit="prompt") as bar, decoding_attention(model):
+    with tqdm(total=len(prompts), desc=desc, unit="prompt") as bar:
         for start in range(0, len(order), params.batch_size):
             idx = order[start:start + params.batch_size]
             enc = tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True,

@@ -125,12 +125,18 @@ def time_variant(variant, model, tokenizer, conversations, params, reference, ra
     seconds = time.perf_counter() - start
     model.set_attn_implementation(before)
     model.generate = generate
+    return variant_figures(f"transformers ({variant})", variant, got, seconds, reference, rate)
+
+
+def variant_figures(engine, variant, got, seconds, reference, rate) -> dict:
+    """Prints and returns a variant's tokens/s, its ratio to ``rate`` and how many of its
+    answers equal ``reference``'s."""
     tokens = sum(r["n_tokens"] for r in got)
     same = sum(g == w for g, w in zip(got, reference))
     print(f"{variant}: {tokens} tokens in {seconds:.1f} s = {tokens / seconds:.1f} tokens/s, "
           f"ratio {tokens / seconds / rate:.2f}x; greedy answers equal to the default's: "
           f"{same}/{len(reference)}")
-    return {"engine": f"transformers ({variant})", "tokens": tokens, "seconds": seconds,
+    return {"engine": engine, "tokens": tokens, "seconds": seconds,
             "tokens_per_s": tokens / seconds, "greedy_equal": same, "of": len(reference)}
 
 
@@ -154,14 +160,8 @@ def time_continuous(variant, model, tokenizer, conversations, params, reference,
             ContinuousBatchingConfig(max_requests_per_batch=limit)))
     seconds = time.perf_counter() - start
     got = [response_record(tokenizer, out[f"req_{i}"].generated_tokens) for i in range(len(ids))]
-    tokens = sum(r["n_tokens"] for r in got)
-    same = sum(g == w for g, w in zip(got, reference))
-    print(f"{variant}: {tokens} tokens in {seconds:.1f} s = {tokens / seconds:.1f} tokens/s, "
-          f"ratio {tokens / seconds / rate:.2f}x; greedy answers equal to the default's: "
-          f"{same}/{len(reference)}")
-    return {"engine": f"transformers continuous batching ({variant})", "tokens": tokens,
-            "seconds": seconds, "tokens_per_s": tokens / seconds, "greedy_equal": same,
-            "of": len(reference)}
+    return variant_figures(f"transformers continuous batching ({variant})", variant, got,
+                           seconds, reference, rate)
 
 
 def compare_vllm(args, tokenizer, conversations, params, batched, batched_rate, figures):

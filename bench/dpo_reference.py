@@ -46,54 +46,54 @@ def variant_kernels(trainer, variant: str):
             yield
 
 
-def train_and_score(variant: str, seed: int, *, policy: str, pairs, records, params) -> dict:
-    """DPO from ``policy`` with one variant and training seed, then its test outcomes."""
+def test_outcomes(source: str, tokenizer, records, params) -> tuple[dict, float]:
+    """``({id: correct}, accuracy)`` of the model at ``source`` on ``records``, as stage
+    ``evaluate`` scores them (params.yaml's ``evaluate``, in the dtype the model was saved in)."""
     from ilr.measure.evaluate import evaluate_model
     from ilr.tasks.task import task_from_params
-    from ilr.train.checkpoints import load_tokenizer, save_causal_lm
+
+    predictions, metrics = evaluate_model(source, tokenizer, task_from_params(params.task),
+                                          records, params=params.evaluate, seed=params.seed,
+                                          backend=params.generation.backend,
+                                          dtype=params.model.dtype)
+    return {p["id"]: p["correct"] for p in predictions}, metrics["accuracy"]
+
+
+def train_and_score(variant: str, seed: int, *, policy: str, pairs, records, params) -> dict:
+    """DPO from ``policy`` with one variant and training seed, then its test outcomes."""
+    from ilr.tasks.task import task_from_params
+    from ilr.train.checkpoints import save_causal_lm
     from ilr.train.dpo import build_dpo_trainer
 
-    task = task_from_params(params.task)
     dpo = params.dpo.model_copy(update={"args": {**params.dpo.args, "logging_steps": 1,
                                                  "disable_tqdm": True}})
     with tempfile.TemporaryDirectory(prefix="bench-dpo-ref-") as workdir:
-        trainer, tokenizer = build_dpo_trainer(policy, pairs, task=task, dpo=dpo,
-                                               workdir=f"{workdir}/run", seed=seed,
+        trainer, tokenizer = build_dpo_trainer(policy, pairs, task=task_from_params(params.task),
+                                               dpo=dpo, workdir=f"{workdir}/run", seed=seed,
                                                dtype=params.model.dtype)
         with variant_kernels(trainer, variant):
             trainer.train()
         losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
         save_causal_lm(trainer.model, tokenizer, f"{workdir}/model", dtype=params.dpo.save_dtype)
         del trainer
-        predictions, metrics = evaluate_model(f"{workdir}/model", load_tokenizer(policy), task,
-                                              records, params=params.evaluate, seed=params.seed,
-                                              backend=params.generation.backend,
-                                              dtype=params.model.dtype)
+        correct, accuracy = test_outcomes(f"{workdir}/model", tokenizer, records, params)
     return {"variant": variant, "seed": seed, "first_loss": round(losses[0], 4),
-            "mean_loss": round(sum(losses) / len(losses), 4), "accuracy": metrics["accuracy"],
-            "correct": {p["id"]: p["correct"] for p in predictions}}
+            "mean_loss": round(sum(losses) / len(losses), 4),
+            "accuracy": accuracy, "correct": correct}
 
 
 def policy_outcomes(policy: str, records, params, *, save_dtype: str | None = None) -> dict:
     """The policy's own test outcomes (what DPO starts from), evaluated in the dtype it was
     saved in, or first saved again in ``save_dtype`` (``dpo.save_dtype``: how a DPO model that
     did not move would be evaluated)."""
-    from ilr.measure.evaluate import evaluate_model
-    from ilr.tasks.task import task_from_params
     from ilr.train.checkpoints import load_causal_lm, load_tokenizer, save_causal_lm
 
+    tokenizer = load_tokenizer(policy)
+    if not save_dtype:
+        return test_outcomes(policy, tokenizer, records, params)[0]
     with tempfile.TemporaryDirectory(prefix="bench-dpo-ref-") as workdir:
-        source = policy
-        if save_dtype:
-            source = f"{workdir}/policy"
-            save_causal_lm(load_causal_lm(policy), load_tokenizer(policy), source,
-                           dtype=save_dtype)
-        predictions, _ = evaluate_model(source, load_tokenizer(policy),
-                                        task_from_params(params.task), records,
-                                        params=params.evaluate, seed=params.seed,
-                                        backend=params.generation.backend,
-                                        dtype=params.model.dtype)
-    return {p["id"]: p["correct"] for p in predictions}
+        save_causal_lm(load_causal_lm(policy), tokenizer, f"{workdir}/policy", dtype=save_dtype)
+        return test_outcomes(f"{workdir}/policy", tokenizer, records, params)[0]
 
 
 def comparison(runs: list[dict], policy: dict, policy_as_dpo: dict) -> dict:

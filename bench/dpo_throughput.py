@@ -9,8 +9,8 @@ per ``model.train_kernels`` value: ``library`` (sdpa, TRL's log-prob head scorin
 position, as TRL does without Triton) and ``auto`` (eager attention for the policy and the
 reference, the head scoring the completion tokens only: ``ilr.train.dpo.dpo_training_kernels``).
 Prints seconds per step and the losses by step of each. Needs the policy and the pairs (``dvc
-repro dpo_pairs@d1`` or ``dvc pull``); exits 2 with one line without them. About a minute per mode for 5 steps of batch
-8 on 2 CPU cores; nothing here is a timed test.
+repro dpo_pairs@d1`` or ``dvc pull``); exits 2 with one line without them. About a minute per
+mode for 5 steps of batch 8 on 2 CPU cores; nothing here is a timed test.
 """
 from __future__ import annotations
 
